@@ -1,0 +1,41 @@
+"""ember: write it like PyTorch, ship it like TensorFlow.
+
+Example:
+    >>> import ember
+    >>> x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x ** 2).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+"""
+
+from . import autograd, linalg, ops  # noqa: F401 - ops registers every primitive
+from ._version import __version__
+from .autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .device import device
+from .dtypes import *  # noqa: F403
+from .dtypes import get_default_dtype, promote_types, set_default_dtype
+from .ops.creation import *  # noqa: F403
+from .ops.elementwise import *  # noqa: F403
+from .ops.indexing import *  # noqa: F403
+from .ops.linalg import *  # noqa: F403
+from .ops.movement import *  # noqa: F403
+from .ops.reduce import *  # noqa: F403
+from .random import *  # noqa: F403
+from .threads import *  # noqa: F403
+from .tensor import Size, Tensor
+
+__all__ = ["Tensor", "Size", "device", "__version__", "no_grad", "enable_grad",
+           "set_grad_enabled", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
+           "get_default_dtype", "set_default_dtype", "promote_types"]
+
+
+def is_tensor(obj) -> bool:
+    """True if ``obj`` is an ember Tensor."""
+    return isinstance(obj, Tensor)

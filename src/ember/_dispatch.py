@@ -1,0 +1,251 @@
+"""Running a registry primitive eagerly: NumPy forward, then autograd recording.
+
+``apply`` is the only way an op reaches NumPy. It also keeps view bookkeeping (views share
+a version counter with their base and remember how to be replayed from it), and
+``apply_inplace`` implements in-place ops on top of out-of-place primitives, including
+in-place writes through views of tensors that require grad (PyTorch's CopySlices).
+
+A tracer (``ember.compile``) can observe every call by installing a hook with
+:func:`set_dispatch_hook`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd.grad_mode import STATE as _GRAD
+from .autograd.graph import Node, edge_of
+from .registry import Primitive, Spec
+from .tensor import Tensor
+
+__all__ = ["apply", "apply_inplace", "set_dispatch_hook", "explain_failure"]
+
+_hook = None
+_ndarray = np.ndarray
+
+
+def set_dispatch_hook(hook) -> object:
+    """Install ``hook(prim, inputs, attrs, outputs)`` called after every primitive; returns the old one."""
+    global _hook
+    old, _hook = _hook, hook
+    return old
+
+
+def apply(prim: Primitive, *inputs: Tensor, **attrs):
+    """Run ``prim`` on tensors; record a backward node when any input requires grad."""
+    try:
+        out = prim.forward(*[t._data for t in inputs], **attrs)
+    except (ValueError, IndexError, TypeError, np.exceptions.AxisError) as exc:
+        raise explain_failure(prim, inputs, attrs, exc) from None
+    record = _GRAD.enabled and prim.vjp is not None
+    if record:
+        for t in inputs:
+            if t._requires_grad:
+                break
+        else:
+            record = False
+    if prim.num_outputs == 1:
+        if type(out) is not _ndarray:
+            out = np.asarray(out)
+        result = Tensor._wrap(out)
+        outputs = (result,)
+    else:
+        outputs = tuple(Tensor._wrap(o if type(o) is _ndarray else np.asarray(o)) for o in out)
+        result = outputs
+    if prim.is_view:
+        _mark_view(outputs[0], inputs[0], prim, attrs)
+    if record:
+        _record(prim, inputs, attrs, outputs)
+    if _hook is not None:
+        _hook(prim, inputs, attrs, outputs)
+    return result
+
+
+def _record(prim, inputs, attrs, outputs) -> Node:
+    edges = tuple(edge_of(t) if t._base is None else _view_edge(t) for t in inputs)
+    node = Node(
+        prim,
+        attrs,
+        edges,
+        tuple((t._data.shape, t._data.dtype) for t in inputs),
+        tuple((o._data.shape, o._data.dtype) for o in outputs),
+    )
+    if prim.saves_inputs:
+        node.save_inputs(inputs)
+    for nr, o in enumerate(outputs):
+        if o._data.dtype.kind == "f" or o._data.dtype is _BF16:
+            o._requires_grad = True
+            o._grad_fn = node
+            o._output_nr = nr
+    if prim.saves_outputs:
+        node.save_outputs(outputs)
+    return node
+
+
+_BF16 = _dt.bfloat16.np if _dt.bfloat16 is not None else None
+
+
+def _view_edge(t):
+    if t._requires_grad and t._grad_fn is not None:
+        refresh_view_history(t)
+    return edge_of(t)
+
+
+# -- views -----------------------------------------------------------------------------------
+def _mark_view(out: Tensor, src: Tensor, prim, attrs) -> None:
+    if not np.may_share_memory(out._data, src._data):
+        return
+    base = src._base if src._base is not None else src
+    out._base = base
+    out._version = src._version
+    chain = src._view_chain or ()
+    out._view_chain = chain + ((prim, attrs),)
+    out._view_fn_version = src._version.value
+
+
+def replay_view(base: Tensor, chain) -> Tensor:
+    """Re-create a view of ``base`` by applying its recorded view primitives."""
+    t = base
+    for prim, attrs in chain:
+        t = apply(prim, t, **attrs)
+    return t
+
+
+def refresh_view_history(view: Tensor) -> None:
+    """After an in-place write through another alias, rebuild a view's grad_fn from its base."""
+    base = view._base
+    if view._view_fn_version == view._version.value or not base._requires_grad:
+        return
+    if base._grad_fn is None and view._grad_fn is None:
+        return
+    regen = replay_view(base, view._view_chain)
+    view._grad_fn = regen._grad_fn
+    view._output_nr = regen._output_nr
+    view._requires_grad = regen._requires_grad
+    view._view_fn_version = view._version.value
+
+
+# -- in-place ---------------------------------------------------------------------------------
+def apply_inplace(target: Tensor, fn, *args, **kwargs) -> Tensor:
+    """Write ``fn(target, *args, **kwargs)`` into ``target``'s memory, keeping autograd right.
+
+    ``fn`` is an out-of-place ember function. ``target`` must be able to hold the result dtype.
+    """
+    recording = _GRAD.enabled and (
+        target._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
+    )
+    if recording:
+        _check_inplace_allowed(target)
+        snapshot = _snapshot(target)
+        result = fn(snapshot, *args, **kwargs)
+    else:
+        prev = _GRAD.enabled
+        _GRAD.enabled = False
+        try:
+            result = fn(target, *args, **kwargs)
+        finally:
+            _GRAD.enabled = prev
+    if recording and result._requires_grad and result._grad_fn is None:
+        from .ops.movement import clone
+
+        result = clone(result)  # fn returned a leaf unchanged: give the target its own node
+    _write(target, result, fn)
+    if recording and result._requires_grad:
+        _rebase_history(target, result)
+    return target
+
+
+def _check_inplace_allowed(target: Tensor) -> None:
+    if target._requires_grad and target._grad_fn is None and target._base is None:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation. "
+            "Wrap the update in `with ember.no_grad():` or clone() the tensor first."
+        )
+    base = target._base
+    if base is not None and base._requires_grad and base._grad_fn is None:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
+
+
+def _snapshot(target: Tensor) -> Tensor:
+    """A copy of ``target``'s current value that keeps its autograd identity."""
+    snap = Tensor._wrap(target._data.copy())
+    if target._requires_grad:
+        if target._base is not None:
+            refresh_view_history(target)
+        snap._requires_grad = True
+        snap._grad_fn = target._grad_fn
+        snap._output_nr = target._output_nr
+        snap._accumulator = target._accumulator
+    return snap
+
+
+def _write(target: Tensor, result: Tensor, fn) -> None:
+    src, dst = result._data, target._data
+    if src.dtype != dst.dtype:
+        rd, td = _dt.from_numpy_dtype(src.dtype), _dt.from_numpy_dtype(dst.dtype)
+        if not _dt.can_cast(rd, td):
+            raise RuntimeError(
+                f"{getattr(fn, '__name__', 'in-place op')}_: result type {rd} can't be cast to the "
+                f"desired output type {td}"
+            )
+    if src.shape != dst.shape:
+        try:
+            np.broadcast_to(src, dst.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{getattr(fn, '__name__', 'in-place op')}_: output with shape {tuple(dst.shape)} "
+                f"doesn't match the broadcast shape {tuple(src.shape)}"
+            ) from None
+    try:
+        np.copyto(dst, src, casting="unsafe")
+    except ValueError as exc:
+        raise RuntimeError(
+            f"in-place write into a tensor of shape {tuple(dst.shape)} failed ({exc}); "
+            "expanded tensors cannot be written in place"
+        ) from None
+    target._version.value += 1
+
+
+def _rebase_history(target: Tensor, result: Tensor) -> None:
+    if target._base is None:
+        target._grad_fn = result._grad_fn
+        target._output_nr = result._output_nr
+        target._requires_grad = True
+        return
+    from .ops.view_scatter import view_scatter
+
+    base = target._base
+    snap_base = _snapshot_base(base)
+    new_base = view_scatter(snap_base, result, target._view_chain)
+    base._grad_fn = new_base._grad_fn
+    base._output_nr = new_base._output_nr
+    base._requires_grad = True
+    target._view_fn_version = -1  # forces refresh_view_history on next use
+    refresh_view_history(target)
+
+
+def _snapshot_base(base: Tensor) -> Tensor:
+    # The base's memory already holds the new values; view_scatter only needs the old
+    # autograd identity and (for the forward) any array of the right shape.
+    snap = Tensor._wrap(base._data)
+    snap._requires_grad = base._requires_grad
+    snap._grad_fn = base._grad_fn
+    snap._output_nr = base._output_nr
+    snap._accumulator = base._accumulator
+    return snap
+
+
+# -- errors --------------------------------------------------------------------------------
+def explain_failure(prim: Primitive, inputs, attrs, exc: Exception) -> Exception:
+    """Turn a NumPy failure into an error naming the op, shapes and dtypes."""
+    specs = [Spec(tuple(t._data.shape), _dt.from_numpy_dtype(t._data.dtype)) for t in inputs]
+    try:
+        prim.rule(*specs, **attrs)
+    except Exception as rule_error:  # the rule's own message is the clear one
+        return rule_error
+    shapes = ", ".join(str(tuple(s.shape)) for s in specs)
+    dtypes_ = ", ".join(str(s.dtype) for s in specs)
+    return type(exc)(f"{prim.name}: failed for inputs of shapes {shapes} and dtypes {dtypes_}: {exc}")

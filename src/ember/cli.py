@@ -1,0 +1,5 @@
+"""(being written)"""
+
+
+def main(argv=None) -> int:
+    return 0

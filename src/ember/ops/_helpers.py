@@ -1,0 +1,139 @@
+"""Shared helpers for op modules: argument conversion, type promotion, shape rules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..registry import ShapeError, Spec
+from ..tensor import Tensor
+
+_SCALARS = (bool, int, float, np.number, np.bool_)
+
+
+def is_scalar(x) -> bool:
+    return isinstance(x, _SCALARS)
+
+
+def to_tensor(x, dtype: _dt.dtype | None = None) -> Tensor:
+    """A Tensor for ``x`` (a Tensor is returned as is; others are converted, no grad)."""
+    if isinstance(x, Tensor):
+        return x
+    if dtype is not None:
+        return Tensor._wrap(np.asarray(x, dtype=dtype.np))
+    if is_scalar(x):
+        return Tensor._wrap(np.asarray(x, dtype=_dt.scalar_dtype(x).np))
+    from .creation import _to_array
+
+    return Tensor._wrap(_to_array(x, None))
+
+
+def result_type(*operands) -> _dt.dtype:
+    """PyTorch's result dtype for an op on tensors and Python scalars."""
+    dim = zdim = scal = None
+    for o in operands:
+        if isinstance(o, Tensor):
+            d = _dt.from_numpy_dtype(o._data.dtype)
+            if o._data.ndim:
+                dim = d if dim is None else _dt.promote_types(dim, d)
+            else:
+                zdim = d if zdim is None else _dt.promote_types(zdim, d)
+        elif o is not None:
+            d = _dt.scalar_dtype(o)
+            scal = d if scal is None else _dt.promote_types(scal, d)
+    res = dim
+    for group in (zdim, scal):
+        if group is not None and (res is None or group.category > res.category):
+            res = group
+    return res
+
+
+def promote(*operands, dtype: _dt.dtype | None = None) -> tuple:
+    """Cast tensors and scalars to one dtype (the promoted one unless given). Returns (tensors, dtype)."""
+    from .elementwise import cast
+
+    if dtype is None:
+        dtype = result_type(*operands)
+    npd = dtype.np
+    out = []
+    for o in operands:
+        if isinstance(o, Tensor):
+            out.append(o if o._data.dtype == npd else cast(o, dtype))
+        else:
+            out.append(Tensor._wrap(np.asarray(o, dtype=npd)))
+    return out, dtype
+
+
+def float_dtype(d: _dt.dtype) -> _dt.dtype:
+    """Integer and bool inputs of float-valued ops compute in the default float dtype."""
+    return d if d.is_floating_point else _dt.get_default_dtype()
+
+
+def broadcast_shapes(op: str, *shapes) -> tuple:
+    """Broadcast shapes, or raise an error naming the op and the shapes."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        raise ShapeError(
+            f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together"
+        ) from None
+
+
+def wrap_dim(op: str, dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
+    if not -n <= dim < n:
+        raise IndexError(
+            f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return int(dim) % n
+
+
+def normalize_dims(op: str, dim, ndim: int) -> tuple | None:
+    """``dim`` (None, int or sequence) as a sorted tuple of non-negative axes, or None for all."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        axes = tuple(wrap_dim(op, d, ndim) for d in dim)
+        if len(set(axes)) != len(axes):
+            raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
+        return tuple(sorted(axes))
+    return (wrap_dim(op, dim, ndim),)
+
+
+def sum_to_shape(g: Tensor, shape: tuple) -> Tensor:
+    """Reduce a broadcast gradient back to ``shape`` (in ember ops, so it is differentiable)."""
+    gshape = tuple(g._data.shape)
+    shape = tuple(shape)
+    if gshape == shape:
+        return g
+    from .movement import reshape
+    from .reduce import sum as _sum
+
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, s in enumerate(shape) if s == 1 and gshape[lead + i] != 1
+    )
+    if axes:
+        g = _sum(g, dim=axes, keepdim=True)
+    return reshape(g, shape) if tuple(g._data.shape) != shape else g
+
+
+def same_spec(x: Spec, **_attrs) -> Spec:
+    return x
+
+
+def float_spec(x: Spec, **_attrs) -> Spec:
+    return Spec(x.shape, float_dtype(x.dtype))
+
+
+def bool_spec(x: Spec, **_attrs) -> Spec:
+    return Spec(x.shape, _dt.bool)
+
+
+def check_same_dtype(op: str, *specs: Spec) -> None:
+    d0 = specs[0].dtype
+    for s in specs[1:]:
+        if s.dtype is not d0:
+            raise TypeError(f"{op}: expected inputs of one dtype, got {d0} and {s.dtype}")
