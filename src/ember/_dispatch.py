@@ -246,6 +246,8 @@ def explain_failure(prim: Primitive, inputs, attrs, exc: Exception) -> Exception
         prim.rule(*specs, **attrs)
     except Exception as rule_error:  # the rule's own message is the clear one
         return rule_error
+    if str(exc).startswith(prim.name + ":"):
+        return exc
     shapes = ", ".join(str(tuple(s.shape)) for s in specs)
     dtypes_ = ", ".join(str(s.dtype) for s in specs)
     return type(exc)(f"{prim.name}: failed for inputs of shapes {shapes} and dtypes {dtypes_}: {exc}")

@@ -8,26 +8,38 @@ _DEFAULT_SHOWN = {"float32", "int64", "bool"}
 
 
 def _float_formatter(arr: np.ndarray):
-    finite = arr[np.isfinite(arr)].astype(np.float64) if arr.size else arr
+    """PyTorch's choice: integral values as ``1.``, else 4 decimals, else scientific."""
+    finite = arr[np.isfinite(arr)] if arr.size else arr
     if finite.size == 0:
-        return None
-    if np.all(finite == np.round(finite)) and np.abs(finite).max(initial=0) < 1e8:
-        return lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)
-    nonzero = np.abs(finite[finite != 0])
-    big = nonzero.max(initial=0)
-    small = nonzero.min(initial=np.inf)
-    if big >= 1e8 or (small < 1e-4) or (big / small > 1e3 and big >= 1e4 if small else False):
-        return lambda v: f"{v:.4e}" if np.isfinite(v) else str(v)
-    return lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)
+        fmt = str
+    elif np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
+        fmt = "{:.0f}.".format
+    else:
+        nonzero = np.abs(finite[finite != 0])
+        big = nonzero.max(initial=0.0)
+        small = nonzero.min(initial=np.inf)
+        sci = big >= 1e8 or small < 1e-4 or (small > 0 and big / small > 1e3 and big >= 1e4)
+        fmt = "{:.4e}".format if sci else "{:.4f}".format
+    candidates = [fmt(v) for v in (finite.min(), finite.max())] if finite.size else []
+    candidates += [str(v) for v in (np.nan, np.inf, -np.inf) if np.any(np.isnan(arr) if np.isnan(v)
+                   else arr == v)]
+    width = max((len(c) for c in candidates), default=0)
+
+    def format_one(v) -> str:
+        text = fmt(v) if np.isfinite(v) else str(v)
+        return text.rjust(width)
+
+    return format_one
 
 
 def format_data(arr: np.ndarray, prefix: str) -> str:
+    formatter = None
     if arr.dtype.kind == "f" or arr.dtype.name == "bfloat16":
         arr = arr.astype(np.float64)
-        fmt = _float_formatter(arr)
-        formatter = {"float_kind": fmt} if fmt else None
-    else:
-        formatter = None
+        formatter = {"float_kind": _float_formatter(arr)}
+    elif arr.dtype.kind == "b":
+        width = 5 if arr.size and not arr.all() else 4
+        formatter = {"bool": lambda v: str(bool(v)).rjust(width)}
     if arr.size == 0 and arr.ndim == 1:
         return "[]"
     return np.array2string(

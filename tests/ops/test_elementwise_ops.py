@@ -115,9 +115,9 @@ OPS = [
            errors=[ErrorCase((rand(3), rand(3), rand(3)), exc=TypeError,
                              match="where: condition must be a bool tensor")]),
     OpInfo("clamp", lambda x: ember.clamp(x, -0.5, 0.7), unary_samples(),
-           ref=lambda x: np.clip(x, -0.5, 0.7), torch_ref=lambda t, x: t.clamp(x, -0.5, 0.7),
-           errors=[ErrorCase((rand(3),), exc=ValueError, match="clamp: at least one")],
-           ),
+           ref=lambda x: np.clip(x, -0.5, 0.7), torch_ref=lambda t, x: t.clamp(x, -0.5, 0.7)),
+    OpInfo("clamp_no_bounds", lambda x: ember.clamp(x), [],
+           errors=[ErrorCase((rand(3),), exc=ValueError, match="clamp: at least one")]),
     OpInfo("clamp_tensor", lambda x, lo: ember.clamp(x, min=lo),
            [Sample((rand(3, 4), rand(4, seed=3)))],
            torch_ref=lambda t, x, lo: t.clamp(x, min=lo)),
@@ -129,7 +129,7 @@ OPS = [
     OpInfo("scalar_rpow", lambda x: 2.0 ** x, unary_samples(), torch_ref=lambda t, x: 2.0 ** x),
     OpInfo("pow_scalar", lambda x: x ** 3, unary_samples(), torch_ref=lambda t, x: x ** 3),
     OpInfo("cast_f64_to_f32", lambda x: x.double().float() * 2, unary_samples(),
-           torch_ref=lambda t, x: x.double().float() * 2),
+           torch_ref=lambda t, x: x.double().float() * 2, gradcheck=False),
 ]
 
 # integer and bool dtype behaviour, checked against torch without gradients
@@ -158,7 +158,7 @@ INT_OPS = [
     OpInfo("bool_and_int", lambda a, b: a & b,
            [Sample((np.array([True, False]), np.array([True, True])))],
            torch_ref=lambda t, a, b: a & b, grad=False),
-    OpInfo("int_pow_negative", lambda a: a ** -1, [Sample((np.array([2]),))], grad=False,
+    OpInfo("int_pow_negative", lambda a: a ** -1, [], grad=False,
            errors=[ErrorCase((np.array([2]),), exc=ValueError, match="negative integer powers")]),
 ]
 

@@ -40,8 +40,6 @@ def _float_outputs(outputs):
 
 def _numerical_jacobian(fn, inputs, out_index, eps):
     """d out[out_index] / d each differentiable input, by central differences."""
-    from .grad_mode import no_grad
-
     jac = []
     for t in _diff_inputs(inputs):
         flat = t._data.reshape(-1)
@@ -50,12 +48,12 @@ def _numerical_jacobian(fn, inputs, out_index, eps):
         cols = []
         for i in range(flat.size):
             orig = flat[i].item()
-            with no_grad():
-                flat[i] = orig + eps
-                plus = _float_outputs(_as_tuple(fn(*inputs)))[out_index]._data.astype(np.float64)
-                flat[i] = orig - eps
-                minus = _float_outputs(_as_tuple(fn(*inputs)))[out_index]._data.astype(np.float64)
-                flat[i] = orig
+            # the data is perturbed in place, outside autograd (fn may itself need grad mode)
+            flat[i] = orig + eps
+            plus = _float_outputs(_as_tuple(fn(*inputs)))[out_index]._data.astype(np.float64)
+            flat[i] = orig - eps
+            minus = _float_outputs(_as_tuple(fn(*inputs)))[out_index]._data.astype(np.float64)
+            flat[i] = orig
             cols.append(((plus - minus) / (2 * eps)).reshape(-1))
         jac.append(np.stack(cols, axis=0) if cols else np.zeros((0, 0)))
     return jac

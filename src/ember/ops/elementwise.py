@@ -297,6 +297,50 @@ def _(ctx, g):
     return (-(g * out * out),)
 
 
+# docstring examples of the generated unary functions: input literal and printed result
+_EXAMPLES = {
+    "exp": ("[-1.5, 0.5]", "tensor([0.2231, 1.6487])"),
+    "exp2": ("[-1.5, 0.5]", "tensor([0.3536, 1.4142])"),
+    "log": ("[0.25, 0.5]", "tensor([-1.3863, -0.6931])"),
+    "log2": ("[0.25, 0.5]", "tensor([-2., -1.])"),
+    "log10": ("[0.25, 0.5]", "tensor([-0.6021, -0.3010])"),
+    "log1p": ("[0.25, 0.5]", "tensor([0.2231, 0.4055])"),
+    "expm1": ("[-1.5, 0.5]", "tensor([-0.7769,  0.6487])"),
+    "sqrt": ("[0.25, 0.5]", "tensor([0.5000, 0.7071])"),
+    "rsqrt": ("[0.25, 0.5]", "tensor([2.0000, 1.4142])"),
+    "sin": ("[-1.5, 0.5]", "tensor([-0.9975,  0.4794])"),
+    "cos": ("[-1.5, 0.5]", "tensor([0.0707, 0.8776])"),
+    "tan": ("[-1.5, 0.5]", "tensor([-14.1014,   0.5463])"),
+    "asin": ("[0.25, 0.5]", "tensor([0.2527, 0.5236])"),
+    "acos": ("[0.25, 0.5]", "tensor([1.3181, 1.0472])"),
+    "atan": ("[-1.5, 0.5]", "tensor([-0.9828,  0.4636])"),
+    "sinh": ("[-1.5, 0.5]", "tensor([-2.1293,  0.5211])"),
+    "cosh": ("[-1.5, 0.5]", "tensor([2.3524, 1.1276])"),
+    "tanh": ("[-1.5, 0.5]", "tensor([-0.9051,  0.4621])"),
+    "sigmoid": ("[-1.5, 0.5]", "tensor([0.1824, 0.6225])"),
+    "erf": ("[-1.5, 0.5]", "tensor([-0.9661,  0.5205])"),
+    "reciprocal": ("[0.25, 0.5]", "tensor([4., 2.])"),
+    "neg": ("[-1.5, 0.5]", "tensor([ 1.5000, -0.5000])"),
+    "abs": ("[-1.5, 0.5]", "tensor([1.5000, 0.5000])"),
+    "relu": ("[-1.5, 0.5]", "tensor([0.0000, 0.5000])"),
+    "sign": ("[-1.5, 0.5]", "tensor([-1.,  1.])"),
+    "floor": ("[-1.5, 0.5]", "tensor([-2.,  0.])"),
+    "ceil": ("[-1.5, 0.5]", "tensor([-1.,  1.])"),
+    "trunc": ("[-1.5, 0.5]", "tensor([-1.,  0.])"),
+    "isnan": ("[-1.5, 0.5]", "tensor([False, False])"),
+    "isinf": ("[-1.5, 0.5]", "tensor([False, False])"),
+    "isfinite": ("[-1.5, 0.5]", "tensor([True, True])"),
+    "signbit": ("[-1.5, 0.5]", "tensor([ True, False])"),
+    "logical_not": ("[-1.5, 0.5]", "tensor([False, False])"),
+    "bitwise_not": ("[-2, 0, 3]", "tensor([ 1, -1, -4])"),
+}
+
+
+def _example(name: str) -> str:
+    inp, out = _EXAMPLES[name]
+    return f"Example:\n    >>> import ember\n    >>> ember.{name}(ember.tensor({inp}))\n    {out}\n"
+
+
 def _float_unary(prim, name):
     def op(input: Tensor, *, out: Tensor | None = None) -> Tensor:
         x = to_tensor(input)
@@ -308,8 +352,7 @@ def _float_unary(prim, name):
     op.__name__ = op.__qualname__ = name
     op.__doc__ = (
         f"Elementwise ``{name}``; integer inputs compute in the default float dtype.\n\n"
-        f"Example:\n    >>> import ember\n    >>> ember.{name}(ember.tensor([0.5])).shape\n"
-        "    ember.Size([1])\n"
+        + _example(name)
     )
     return op
 
@@ -322,11 +365,7 @@ def _same_unary(prim, name, *, no_bool=False):
         return _maybe_out(apply(prim, x), out)
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = (
-        f"Elementwise ``{name}``, keeping the input dtype.\n\n"
-        f"Example:\n    >>> import ember\n    >>> ember.{name}(ember.tensor([-1.5])).dtype\n"
-        "    ember.float32\n"
-    )
+    op.__doc__ = f"Elementwise ``{name}``.\n\n" + _example(name)
     return op
 
 
