@@ -19,6 +19,7 @@ from .autograd.grad_mode import (
     set_grad_enabled,
 )
 from .device import device
+from .dlpack import from_dlpack
 from .dtypes import *  # noqa: F403
 from .dtypes import get_default_dtype, promote_types, set_default_dtype
 from .ops.creation import *  # noqa: F403
@@ -31,7 +32,7 @@ from .random import *  # noqa: F403
 from .threads import *  # noqa: F403
 from .tensor import Size, Tensor
 
-__all__ = ["Tensor", "Size", "device", "__version__", "no_grad", "enable_grad",
+__all__ = ["Tensor", "Size", "device", "from_dlpack", "__version__", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
            "get_default_dtype", "set_default_dtype", "promote_types"]
 
@@ -39,3 +40,15 @@ __all__ = ["Tensor", "Size", "device", "__version__", "no_grad", "enable_grad",
 def is_tensor(obj) -> bool:
     """True if ``obj`` is an ember Tensor."""
     return isinstance(obj, Tensor)
+
+
+_LAZY_SUBMODULES = {"nn", "optim", "data", "utils", "serialization"}
+
+
+def __getattr__(name: str):
+    """Import heavier subpackages (nn, optim, data, utils) on first use to keep import fast."""
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")

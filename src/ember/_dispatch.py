@@ -72,14 +72,14 @@ def _record(prim, inputs, attrs, outputs) -> Node:
         tuple((o._data.shape, o._data.dtype) for o in outputs),
     )
     if prim.saves_inputs:
-        node.save_inputs(inputs)
+        node.save_inputs(inputs, prim.saves_inputs)
     for nr, o in enumerate(outputs):
         if o._data.dtype.kind == "f" or o._data.dtype is _BF16:
             o._requires_grad = True
             o._grad_fn = node
             o._output_nr = nr
     if prim.saves_outputs:
-        node.save_outputs(outputs)
+        node.save_outputs(outputs, prim.saves_outputs)
     return node
 
 

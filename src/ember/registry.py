@@ -6,6 +6,9 @@ A :class:`Primitive` holds, in one place:
 * ``vjp(ctx, *grads)`` — the backward rule, written in ember ops so grad-of-grad works;
 * ``rule(*specs, **attrs)`` — the shape/dtype rule on :class:`Spec` values, no data needed
   (tracing and exporters use it; eager mode calls it to explain a failing forward);
+* ``saves_inputs`` / ``saves_outputs`` — what the vjp reads: True for all, or positions as a
+  tuple or slice (only those are kept and version-checked, as PyTorch saves only what a
+  formula needs);
 * ``lowerings`` — per-target hooks (``"onnx"``, ``"c"``, ...) that exporters add later.
 
 Composite ops (softmax, var, gelu...) are plain functions of primitives and live beside them
@@ -59,8 +62,8 @@ class Primitive:
         forward: Callable,
         rule: Callable,
         *,
-        saves_inputs: bool = False,
-        saves_outputs: bool = False,
+        saves_inputs: bool | tuple | slice = False,
+        saves_outputs: bool | tuple | slice = False,
         num_outputs: int = 1,
         is_view: bool = False,
     ):

@@ -63,12 +63,18 @@ class Node:
         self._retain = None
 
     # -- saving -------------------------------------------------------------------------------
-    def save_inputs(self, tensors) -> None:
-        self._saved_in = tuple((t, t._version.value) for t in tensors)
+    def save_inputs(self, tensors, which=True) -> None:
+        """Keep the inputs the vjp reads (``which``: True, or positions as a tuple or slice)."""
+        keep = _selected(len(tensors), which)
+        self._saved_in = tuple(
+            (t, t._version.value) if k in keep else None for k, t in enumerate(tensors)
+        )
 
-    def save_outputs(self, outputs) -> None:
+    def save_outputs(self, outputs, which=True) -> None:
+        keep = _selected(len(outputs), which)
         self._saved_out = tuple(
-            (t._data, t._version, t._version.value, t._requires_grad) for t in outputs
+            (t._data, t._version, t._version.value, t._requires_grad) if k in keep else None
+            for k, t in enumerate(outputs)
         )
 
     # -- ctx API for vjp rules ----------------------------------------------------------------
@@ -79,10 +85,11 @@ class Node:
         saved = self._saved_in
         if saved is None:
             raise RuntimeError(f"{self.name()}: the vjp reads inputs but the op did not save them")
-        for t, version in saved:
-            if t._version.value != version:
+        for entry in saved:
+            if entry is not None and entry[0]._version.value != entry[1]:
+                t, version = entry
                 self._raise_modified(t._data.shape, t.dtype, t._version.value, version)
-        return tuple(t for t, _ in saved)
+        return tuple(entry[0] if entry is not None else None for entry in saved)
 
     @property
     def outputs(self) -> tuple:
@@ -91,7 +98,11 @@ class Node:
         from ..tensor import Tensor
 
         outs = []
-        for nr, (data, counter, version, req) in enumerate(self._saved_out):
+        for nr, entry in enumerate(self._saved_out):
+            if entry is None:
+                outs.append(None)
+                continue
+            data, counter, version, req = entry
             if counter.value != version:
                 from ..dtypes import from_numpy_dtype
 
@@ -146,6 +157,14 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
+
+
+def _selected(n: int, which) -> range | tuple:
+    if which is True:
+        return range(n)
+    if isinstance(which, slice):
+        return range(n)[which]
+    return which
 
 
 def _node_name(op: str) -> str:

@@ -50,18 +50,51 @@ def result_type(*operands) -> _dt.dtype:
 
 def promote(*operands, dtype: _dt.dtype | None = None) -> tuple:
     """Cast tensors and scalars to one dtype (the promoted one unless given). Returns (tensors, dtype)."""
-    from .elementwise import cast
-
+    if dtype is None and len(operands) == 2:
+        fast = _promote_pair_fast(*operands)
+        if fast is not None:
+            return fast
     if dtype is None:
         dtype = result_type(*operands)
     npd = dtype.np
     out = []
     for o in operands:
         if isinstance(o, Tensor):
-            out.append(o if o._data.dtype == npd else cast(o, dtype))
+            out.append(o if o._data.dtype == npd else _cast()(o, dtype))
         else:
             out.append(Tensor._wrap(np.asarray(o, dtype=npd)))
     return out, dtype
+
+
+def _promote_pair_fast(a, b):
+    """The common cases without the general rule: same-dtype tensors, float tensor and number."""
+    if isinstance(a, Tensor):
+        ad = a._data.dtype
+        if isinstance(b, Tensor):
+            if ad == b._data.dtype:
+                return [a, b], _dt._BY_NP[ad]
+            return None
+        tb = type(b)
+        if (tb is float or tb is int) and ad.kind == "f":
+            return [a, Tensor._wrap(np.asarray(b, dtype=ad))], _dt._BY_NP[ad]
+    elif isinstance(b, Tensor):
+        ta = type(a)
+        bd = b._data.dtype
+        if (ta is float or ta is int) and bd.kind == "f":
+            return [Tensor._wrap(np.asarray(a, dtype=bd)), b], _dt._BY_NP[bd]
+    return None
+
+
+_cast_fn = None
+
+
+def _cast():
+    global _cast_fn
+    if _cast_fn is None:
+        from .elementwise import cast
+
+        _cast_fn = cast
+    return _cast_fn
 
 
 def float_dtype(d: _dt.dtype) -> _dt.dtype:
