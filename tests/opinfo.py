@@ -164,7 +164,11 @@ def assert_close(actual, expected, rtol, atol, what: str) -> None:
         np.testing.assert_array_equal(a, e, err_msg=what)
     else:
         np.testing.assert_allclose(
-            a.astype(np.float64), e.astype(np.float64), rtol=rtol, atol=atol, err_msg=what,
+            a.astype(np.float64),
+            e.astype(np.float64),
+            rtol=rtol,
+            atol=atol,
+            err_msg=what,
             equal_nan=True,
         )
 
@@ -208,7 +212,9 @@ def make_op_tests(table: list) -> dict:
                     f"{info.name}[{dtype}]: dtype {r.dtype} but PyTorch gives {e.dtype}"
                 )
                 tol = 1e-3 if dtype in ("float16", "bfloat16") else info.rtol
-                assert_close(r, e, tol, max(info.atol, tol * 1e-1), f"{info.name}[{dtype}] vs torch")
+                assert_close(
+                    r, e, tol, max(info.atol, tol * 1e-1), f"{info.name}[{dtype}] vs torch"
+                )
 
     @requires_torch
     @pytest.mark.parametrize("info,sample", grad_samples)
@@ -218,8 +224,9 @@ def make_op_tests(table: list) -> dict:
         ins = to_ember(info, sample, "float32", requires_grad=True)
         tins = to_torch(info, sample, "float32", requires_grad=True)
         outs = [o for o in _outputs(info.op(*ins, **sample.kwargs)) if o.requires_grad]
-        touts = [o for o in _outputs(info.torch_ref(torch, *tins, **sample.kwargs))
-                 if o.requires_grad]
+        touts = [
+            o for o in _outputs(info.torch_ref(torch, *tins, **sample.kwargs)) if o.requires_grad
+        ]
         assert len(outs) == len(touts), f"{info.name}: differentiable outputs differ from torch"
         if not outs:
             pytest.skip("no differentiable output")
@@ -228,8 +235,9 @@ def make_op_tests(table: list) -> dict:
         diff = [t for t in _leaves(ins) if t.requires_grad]
         tdiff = [t for t in _leaves(tins) if t.requires_grad]
         grads = ember.autograd.grad(outs, diff, [ember.tensor(c) for c in cots], allow_unused=True)
-        tgrads = torch.autograd.grad(touts, tdiff, [torch.from_numpy(c) for c in cots],
-                                     allow_unused=True)
+        tgrads = torch.autograd.grad(
+            touts, tdiff, [torch.from_numpy(c) for c in cots], allow_unused=True
+        )
         for k, (g, tg) in enumerate(zip(grads, tgrads)):
             if tg is None:
                 assert g is None or not np.any(_np(g)), f"{info.name}: grad {k} should be zero"
@@ -335,10 +343,9 @@ def binary_samples(low=-2.0, high=2.0, other_low=None, other_high=None) -> list:
     oh = high if other_high is None else other_high
     return [
         Sample((rand(3, 4, low=low, high=high), rand(3, 4, low=ol, high=oh, seed=7)), name="same"),
-        Sample((rand(2, 3, 4, low=low, high=high), rand(4, low=ol, high=oh, seed=8)),
-               name="broadcast"),
+        Sample(
+            (rand(2, 3, 4, low=low, high=high), rand(4, low=ol, high=oh, seed=8)), name="broadcast"
+        ),
         Sample((rand(3, 1, low=low, high=high), rand(1, 4, low=ol, high=oh, seed=9)), name="outer"),
         Sample((rand(3, 4, low=low, high=high), 1.5 if ol > 0 or oh < 0 else 0.75), name="scalar"),
     ]
-
-

@@ -9,7 +9,9 @@ import pytest
 import ember
 
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(ember.__path__, prefix="ember.") if "__main__" not in m.name
+    m.name
+    for m in pkgutil.walk_packages(ember.__path__, prefix="ember.")
+    if "__main__" not in m.name
 )
 
 

@@ -60,7 +60,9 @@ def test_default_dtype_roundtrip():
 def test_dtype_objects():
     assert ember.float32.is_floating_point and not ember.int64.is_floating_point
     assert ember.float16.itemsize == 2 and repr(ember.int8) == "ember.int8"
-    assert ember.float is ember.float32 and ember.long is ember.int64 and ember.half is ember.float16
+    assert (
+        ember.float is ember.float32 and ember.long is ember.int64 and ember.half is ember.float16
+    )
     assert ember.tensor([1.0]).element_size() == 4
 
 

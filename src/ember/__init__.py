@@ -29,12 +29,25 @@ from .ops.linalg import *  # noqa: F403
 from .ops.movement import *  # noqa: F403
 from .ops.reduce import *  # noqa: F403
 from .random import *  # noqa: F403
-from .threads import *  # noqa: F403
 from .tensor import Size, Tensor
+from .threads import *  # noqa: F403
 
-__all__ = ["Tensor", "Size", "device", "from_dlpack", "__version__", "no_grad", "enable_grad",
-           "set_grad_enabled", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
-           "get_default_dtype", "set_default_dtype", "promote_types"]
+__all__ = [
+    "Tensor",
+    "Size",
+    "device",
+    "from_dlpack",
+    "__version__",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "inference_mode",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "get_default_dtype",
+    "set_default_dtype",
+    "promote_types",
+]
 
 
 def is_tensor(obj) -> bool:

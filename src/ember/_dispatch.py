@@ -250,4 +250,6 @@ def explain_failure(prim: Primitive, inputs, attrs, exc: Exception) -> Exception
         return exc
     shapes = ", ".join(str(tuple(s.shape)) for s in specs)
     dtypes_ = ", ".join(str(s.dtype) for s in specs)
-    return type(exc)(f"{prim.name}: failed for inputs of shapes {shapes} and dtypes {dtypes_}: {exc}")
+    return type(exc)(
+        f"{prim.name}: failed for inputs of shapes {shapes} and dtypes {dtypes_}: {exc}"
+    )

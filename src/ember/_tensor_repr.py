@@ -21,8 +21,11 @@ def _float_formatter(arr: np.ndarray):
         sci = big >= 1e8 or small < 1e-4 or (small > 0 and big / small > 1e3 and big >= 1e4)
         fmt = "{:.4e}".format if sci else "{:.4f}".format
     candidates = [fmt(v) for v in (finite.min(), finite.max())] if finite.size else []
-    candidates += [str(v) for v in (np.nan, np.inf, -np.inf) if np.any(np.isnan(arr) if np.isnan(v)
-                   else arr == v)]
+    candidates += [
+        str(v)
+        for v in (np.nan, np.inf, -np.inf)
+        if np.any(np.isnan(arr) if np.isnan(v) else arr == v)
+    ]
     width = max((len(c) for c in candidates), default=0)
 
     def format_one(v) -> str:

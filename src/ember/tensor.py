@@ -21,7 +21,6 @@ from collections.abc import Callable
 import numpy as np
 
 from . import dtypes as _dt
-from .autograd.grad_mode import STATE as _GRAD
 from .device import CPU, as_device
 
 __all__ = ["Tensor", "VersionCounter", "tensor_method"]

@@ -231,7 +231,8 @@ def test_persistent_workers_are_reused():
     second = pids()
     assert first == second and len(first) == 2
     assert all(p.is_alive() for p in loader._iterator._workers)
-    assert [b.tolist() for b in (x[1] for x in loader)] == [[0, 1], [0, 1], [0, 1], [0, 1]]
+    # batches go round-robin to the workers, from worker 0 again each epoch
+    assert [b.tolist() for b in (x[1] for x in loader)] == [[0, 0], [1, 1], [0, 0], [1, 1]]
     procs = list(loader._iterator._workers)
     loader._iterator._shutdown_workers()
     assert not any(p.is_alive() for p in procs)

@@ -150,8 +150,7 @@ def test_full_backward_hook_sees_module_gradients():
 def test_repr_matches_pytorch_style():
     net = nn.Sequential(OrderedDict(fc=nn.Linear(4, 3), act=nn.ReLU()))
     assert repr(net) == (
-        "Sequential(\n  (fc): Linear(in_features=4, out_features=3, bias=True)\n"
-        "  (act): ReLU()\n)"
+        "Sequential(\n  (fc): Linear(in_features=4, out_features=3, bias=True)\n  (act): ReLU()\n)"
     )
 
 
@@ -191,7 +190,9 @@ def test_linear_matches_torch_default_init_distribution_and_forward():
         t.bias.copy_(torch.from_numpy(m.bias.detach().numpy().copy()))
     x = np.random.default_rng(0).standard_normal((4, 100)).astype(np.float32)
     np.testing.assert_allclose(
-        m(ember.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+        m(ember.tensor(x)).detach().numpy(),
+        t(torch.tensor(x)).detach().numpy(),
+        rtol=1e-5,
         atol=1e-6,
     )
 

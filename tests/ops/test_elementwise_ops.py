@@ -3,9 +3,9 @@
 import math
 
 import numpy as np
-from opinfo import ErrorCase, OpInfo, Sample, binary_samples, make_op_tests, rand, unary_samples
 
 import ember
+from opinfo import ErrorCase, OpInfo, Sample, binary_samples, make_op_tests, rand, unary_samples
 
 _vec_erf = np.vectorize(math.erf)
 
@@ -24,8 +24,7 @@ def U(name, ref, low=-2.0, high=2.0, torch_name=None, grad=True, **kw):
     )
 
 
-def B(name, ref, low=-2.0, high=2.0, other_low=None, other_high=None, grad=True, scalar=True,
-      **kw):
+def B(name, ref, low=-2.0, high=2.0, other_low=None, other_high=None, grad=True, scalar=True, **kw):
     samples = binary_samples(low, high, other_low, other_high)
     return OpInfo(
         name,
@@ -34,8 +33,13 @@ def B(name, ref, low=-2.0, high=2.0, other_low=None, other_high=None, grad=True,
         ref=ref,
         torch_ref=lambda t, a, b, _n=name: getattr(t, _n)(a, b),
         grad=grad,
-        errors=[ErrorCase((rand(2, 3), rand(4, 5)), exc=ValueError,
-                          match=f"{name}: shapes \\(2, 3\\), \\(4, 5\\) cannot be broadcast")],
+        errors=[
+            ErrorCase(
+                (rand(2, 3), rand(4, 5)),
+                exc=ValueError,
+                match=f"{name}: shapes \\(2, 3\\), \\(4, 5\\) cannot be broadcast",
+            )
+        ],
         **kw,
     )
 
@@ -79,18 +83,38 @@ OPS = [
     U("isnan", np.isnan, grad=False),
     U("isfinite", np.isfinite, grad=False),
     U("logical_not", np.logical_not, grad=False),
-    OpInfo("gelu", ember.gelu, unary_samples(),
-           ref=lambda x: x * 0.5 * (1 + _vec_erf(x / math.sqrt(2))),
-           torch_ref=lambda t, x: t.nn.functional.gelu(x)),
-    OpInfo("gelu_tanh", lambda x: ember.gelu(x, approximate="tanh"), unary_samples(),
-           torch_ref=lambda t, x: t.nn.functional.gelu(x, approximate="tanh")),
-    OpInfo("silu", ember.silu, unary_samples(), ref=lambda x: x * _sigmoid(x),
-           torch_ref=lambda t, x: t.nn.functional.silu(x)),
-    OpInfo("softplus", ember.softplus, unary_samples(-30, 30),
-           torch_ref=lambda t, x: t.nn.functional.softplus(x)),
-    OpInfo("softplus_beta", lambda x: ember.softplus(x, beta=2.0, threshold=5.0),
-           unary_samples(-5, 5),
-           torch_ref=lambda t, x: t.nn.functional.softplus(x, beta=2.0, threshold=5.0)),
+    OpInfo(
+        "gelu",
+        ember.gelu,
+        unary_samples(),
+        ref=lambda x: x * 0.5 * (1 + _vec_erf(x / math.sqrt(2))),
+        torch_ref=lambda t, x: t.nn.functional.gelu(x),
+    ),
+    OpInfo(
+        "gelu_tanh",
+        lambda x: ember.gelu(x, approximate="tanh"),
+        unary_samples(),
+        torch_ref=lambda t, x: t.nn.functional.gelu(x, approximate="tanh"),
+    ),
+    OpInfo(
+        "silu",
+        ember.silu,
+        unary_samples(),
+        ref=lambda x: x * _sigmoid(x),
+        torch_ref=lambda t, x: t.nn.functional.silu(x),
+    ),
+    OpInfo(
+        "softplus",
+        ember.softplus,
+        unary_samples(-30, 30),
+        torch_ref=lambda t, x: t.nn.functional.softplus(x),
+    ),
+    OpInfo(
+        "softplus_beta",
+        lambda x: ember.softplus(x, beta=2.0, threshold=5.0),
+        unary_samples(-5, 5),
+        torch_ref=lambda t, x: t.nn.functional.softplus(x, beta=2.0, threshold=5.0),
+    ),
     B("add", np.add),
     B("sub", np.subtract),
     B("mul", np.multiply),
@@ -105,61 +129,142 @@ OPS = [
     B("lt", np.less, grad=False),
     B("ge", np.greater_equal, grad=False),
     B("logical_and", np.logical_and, scalar=False, grad=False),
-    OpInfo("add_alpha", lambda a, b: ember.add(a, b, alpha=2),
-           binary_samples(), torch_ref=lambda t, a, b: t.add(a, b, alpha=2)),
-    OpInfo("where", lambda c, a, b: ember.where(c, a, b),
-           [Sample((rand(3, 4) > 0, rand(3, 4, seed=1), rand(3, 4, seed=2))),
+    OpInfo(
+        "add_alpha",
+        lambda a, b: ember.add(a, b, alpha=2),
+        binary_samples(),
+        torch_ref=lambda t, a, b: t.add(a, b, alpha=2),
+    ),
+    OpInfo(
+        "where",
+        lambda c, a, b: ember.where(c, a, b),
+        [
+            Sample((rand(3, 4) > 0, rand(3, 4, seed=1), rand(3, 4, seed=2))),
             Sample((rand(3, 1) > 0, rand(1, 4, seed=1), rand(3, 4, seed=2)), name="broadcast"),
-            Sample((rand(3, 4) > 0, rand(3, 4, seed=1), 0.0), name="scalar")],
-           ref=np.where, torch_ref=lambda t, c, a, b: t.where(c, a, b),
-           errors=[ErrorCase((rand(3), rand(3), rand(3)), exc=TypeError,
-                             match="where: condition must be a bool tensor")]),
-    OpInfo("clamp", lambda x: ember.clamp(x, -0.5, 0.7), unary_samples(),
-           ref=lambda x: np.clip(x, -0.5, 0.7), torch_ref=lambda t, x: t.clamp(x, -0.5, 0.7)),
-    OpInfo("clamp_no_bounds", lambda x: ember.clamp(x), [],
-           errors=[ErrorCase((rand(3),), exc=ValueError, match="clamp: at least one")]),
-    OpInfo("clamp_tensor", lambda x, lo: ember.clamp(x, min=lo),
-           [Sample((rand(3, 4), rand(4, seed=3)))],
-           torch_ref=lambda t, x, lo: t.clamp(x, min=lo)),
-    OpInfo("lerp", lambda a, b: ember.lerp(a, b, 0.3), binary_samples()[:3],
-           torch_ref=lambda t, a, b: t.lerp(a, b, 0.3)),
+            Sample((rand(3, 4) > 0, rand(3, 4, seed=1), 0.0), name="scalar"),
+        ],
+        ref=np.where,
+        torch_ref=lambda t, c, a, b: t.where(c, a, b),
+        errors=[
+            ErrorCase(
+                (rand(3), rand(3), rand(3)),
+                exc=TypeError,
+                match="where: condition must be a bool tensor",
+            )
+        ],
+    ),
+    OpInfo(
+        "clamp",
+        lambda x: ember.clamp(x, -0.5, 0.7),
+        unary_samples(),
+        ref=lambda x: np.clip(x, -0.5, 0.7),
+        torch_ref=lambda t, x: t.clamp(x, -0.5, 0.7),
+    ),
+    OpInfo(
+        "clamp_no_bounds",
+        lambda x: ember.clamp(x),
+        [],
+        errors=[ErrorCase((rand(3),), exc=ValueError, match="clamp: at least one")],
+    ),
+    OpInfo(
+        "clamp_tensor",
+        lambda x, lo: ember.clamp(x, min=lo),
+        [Sample((rand(3, 4), rand(4, seed=3)))],
+        torch_ref=lambda t, x, lo: t.clamp(x, min=lo),
+    ),
+    OpInfo(
+        "lerp",
+        lambda a, b: ember.lerp(a, b, 0.3),
+        binary_samples()[:3],
+        torch_ref=lambda t, a, b: t.lerp(a, b, 0.3),
+    ),
     OpInfo("scalar_rsub", lambda x: 2.0 - x, unary_samples(), torch_ref=lambda t, x: 2.0 - x),
-    OpInfo("scalar_rdiv", lambda x: 2.0 / x, unary_samples(0.5, 2.0),
-           torch_ref=lambda t, x: 2.0 / x),
-    OpInfo("scalar_rpow", lambda x: 2.0 ** x, unary_samples(), torch_ref=lambda t, x: 2.0 ** x),
-    OpInfo("pow_scalar", lambda x: x ** 3, unary_samples(), torch_ref=lambda t, x: x ** 3),
-    OpInfo("cast_f64_to_f32", lambda x: x.double().float() * 2, unary_samples(),
-           torch_ref=lambda t, x: x.double().float() * 2, gradcheck=False),
+    OpInfo(
+        "scalar_rdiv", lambda x: 2.0 / x, unary_samples(0.5, 2.0), torch_ref=lambda t, x: 2.0 / x
+    ),
+    OpInfo("scalar_rpow", lambda x: 2.0**x, unary_samples(), torch_ref=lambda t, x: 2.0**x),
+    OpInfo("pow_scalar", lambda x: x**3, unary_samples(), torch_ref=lambda t, x: x**3),
+    OpInfo(
+        "cast_f64_to_f32",
+        lambda x: x.double().float() * 2,
+        unary_samples(),
+        torch_ref=lambda t, x: x.double().float() * 2,
+        gradcheck=False,
+    ),
 ]
 
 # integer and bool dtype behaviour, checked against torch without gradients
 INT_OPS = [
-    OpInfo("int_div", lambda a, b: a / b,
-           [Sample((np.array([7, -7, 3]), np.array([2, 2, -2])))],
-           torch_ref=lambda t, a, b: a / b, grad=False),
-    OpInfo("int_floor_divide", lambda a, b: a // b,
-           [Sample((np.array([7, -7, 3]), np.array([2, 2, -2])))],
-           torch_ref=lambda t, a, b: a // b, grad=False),
-    OpInfo("int_remainder", lambda a, b: a % b,
-           [Sample((np.array([7, -7, 3]), np.array([2, 2, -2])))],
-           torch_ref=lambda t, a, b: a % b, grad=False),
-    OpInfo("int_div_trunc", lambda a, b: ember.div(a, b, rounding_mode="trunc"),
-           [Sample((np.array([7, -7, 3]), np.array([2, 2, -2])))],
-           torch_ref=lambda t, a, b: t.div(a, b, rounding_mode="trunc"), grad=False),
-    OpInfo("int_exp", ember.exp, [Sample((np.array([0, 1, 2]),))],
-           torch_ref=lambda t, a: t.exp(a), grad=False),
-    OpInfo("int_plus_float_scalar", lambda a: a + 1.5, [Sample((np.array([0, 1, 2]),))],
-           torch_ref=lambda t, a: a + 1.5, grad=False),
-    OpInfo("uint8_minus_int", lambda a: a - 1, [Sample((np.array([3, 4], dtype=np.uint8),))],
-           torch_ref=lambda t, a: a - 1, grad=False),
-    OpInfo("int32_plus_int64_0d", lambda a, b: a + b,
-           [Sample((np.array([3, 4], dtype=np.int32), np.array(5)))],
-           torch_ref=lambda t, a, b: a + b, grad=False),
-    OpInfo("bool_and_int", lambda a, b: a & b,
-           [Sample((np.array([True, False]), np.array([True, True])))],
-           torch_ref=lambda t, a, b: a & b, grad=False),
-    OpInfo("int_pow_negative", lambda a: a ** -1, [], grad=False,
-           errors=[ErrorCase((np.array([2]),), exc=ValueError, match="negative integer powers")]),
+    OpInfo(
+        "int_div",
+        lambda a, b: a / b,
+        [Sample((np.array([7, -7, 3]), np.array([2, 2, -2])))],
+        torch_ref=lambda t, a, b: a / b,
+        grad=False,
+    ),
+    OpInfo(
+        "int_floor_divide",
+        lambda a, b: a // b,
+        [Sample((np.array([7, -7, 3]), np.array([2, 2, -2])))],
+        torch_ref=lambda t, a, b: a // b,
+        grad=False,
+    ),
+    OpInfo(
+        "int_remainder",
+        lambda a, b: a % b,
+        [Sample((np.array([7, -7, 3]), np.array([2, 2, -2])))],
+        torch_ref=lambda t, a, b: a % b,
+        grad=False,
+    ),
+    OpInfo(
+        "int_div_trunc",
+        lambda a, b: ember.div(a, b, rounding_mode="trunc"),
+        [Sample((np.array([7, -7, 3]), np.array([2, 2, -2])))],
+        torch_ref=lambda t, a, b: t.div(a, b, rounding_mode="trunc"),
+        grad=False,
+    ),
+    OpInfo(
+        "int_exp",
+        ember.exp,
+        [Sample((np.array([0, 1, 2]),))],
+        torch_ref=lambda t, a: t.exp(a),
+        grad=False,
+    ),
+    OpInfo(
+        "int_plus_float_scalar",
+        lambda a: a + 1.5,
+        [Sample((np.array([0, 1, 2]),))],
+        torch_ref=lambda t, a: a + 1.5,
+        grad=False,
+    ),
+    OpInfo(
+        "uint8_minus_int",
+        lambda a: a - 1,
+        [Sample((np.array([3, 4], dtype=np.uint8),))],
+        torch_ref=lambda t, a: a - 1,
+        grad=False,
+    ),
+    OpInfo(
+        "int32_plus_int64_0d",
+        lambda a, b: a + b,
+        [Sample((np.array([3, 4], dtype=np.int32), np.array(5)))],
+        torch_ref=lambda t, a, b: a + b,
+        grad=False,
+    ),
+    OpInfo(
+        "bool_and_int",
+        lambda a, b: a & b,
+        [Sample((np.array([True, False]), np.array([True, True])))],
+        torch_ref=lambda t, a, b: a & b,
+        grad=False,
+    ),
+    OpInfo(
+        "int_pow_negative",
+        lambda a: a**-1,
+        [],
+        grad=False,
+        errors=[ErrorCase((np.array([2]),), exc=ValueError, match="negative integer powers")],
+    ),
 ]
 
 globals().update(make_op_tests(OPS + INT_OPS))

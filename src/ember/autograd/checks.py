@@ -68,16 +68,25 @@ def _analytical_jacobian(outputs, out_index, inputs):
     for j in range(out._data.size):
         cot = np.zeros(out._data.shape, out._data.dtype)
         cot.reshape(-1)[j] = 1
-        grads = _grad(out, diff, grad_outputs=Tensor._wrap(cot), retain_graph=True,
-                      allow_unused=True)
+        grads = _grad(
+            out, diff, grad_outputs=Tensor._wrap(cot), retain_graph=True, allow_unused=True
+        )
         for k, g in enumerate(grads):
             if g is not None:
                 rows[k][:, j] = g._data.reshape(-1)
     return rows
 
 
-def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-              raise_exception: bool = True, **_ignored) -> bool:
+def gradcheck(
+    func,
+    inputs,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    **_ignored,
+) -> bool:
     """Compare autograd's gradients with central differences; inputs should be float64.
 
     Returns True, or raises :class:`GradcheckError` naming the input and the worst element.
@@ -114,8 +123,17 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     return True
 
 
-def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3, raise_exception: bool = True, **_ignored) -> bool:
+def gradgradcheck(
+    func,
+    inputs,
+    grad_outputs=None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    **_ignored,
+) -> bool:
     """Check second derivatives: gradcheck of the vector-Jacobian product of ``func``."""
     from ..tensor import Tensor
 
@@ -136,5 +154,11 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
         grads = _grad(outs, diff, grad_outputs=list(gos), create_graph=True, allow_unused=True)
         return tuple(g for g in grads if g is not None)
 
-    return gradcheck(vjp, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
-                     raise_exception=raise_exception)
+    return gradcheck(
+        vjp,
+        inputs + tuple(grad_outputs),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+    )

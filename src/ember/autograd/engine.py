@@ -111,8 +111,9 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, accumul
             node = ready.pop()
             grads = buffers.pop(node, None)
             if type(node) is AccumulateGrad:
-                _accumulate(node, grads[0] if grads else None, create_graph, capture, captured,
-                            accumulate)
+                _accumulate(
+                    node, grads[0] if grads else None, create_graph, capture, captured, accumulate
+                )
                 continue
             in_grads = None
             if grads is not None and any(g is not None for g in grads):
@@ -243,8 +244,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None:
         targets = _as_tensor_list(inputs)
         capture = {_target_edge(t): t for t in targets}
-        captured = _run(roots, root_grads, retain_graph=retain_graph, create_graph=create_graph,
-                        capture=capture, accumulate=False)
+        captured = _run(
+            roots,
+            root_grads,
+            retain_graph=retain_graph,
+            create_graph=create_graph,
+            capture=capture,
+            accumulate=False,
+        )
         for key, t in capture.items():
             g = captured.get(key)
             if g is None:
@@ -293,8 +300,14 @@ def grad(
     root_grads = _root_grads(outs, gouts, create_graph)
     roots = [edge_of(t) for t in outs]
     keys = [_target_edge(t) for t in targets]
-    captured = _run(roots, root_grads, retain_graph=retain_graph, create_graph=create_graph,
-                    capture=set(keys), accumulate=False)
+    captured = _run(
+        roots,
+        root_grads,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        capture=set(keys),
+        accumulate=False,
+    )
     result = []
     for t, key in zip(targets, keys):
         g = captured.get(key)

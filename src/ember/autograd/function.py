@@ -43,9 +43,7 @@ class FunctionCtx:
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors for backward; in-place changes to them are detected."""
         self._saved = tensors
-        self._saved_versions = tuple(
-            t._version.value if t is not None else None for t in tensors
-        )
+        self._saved_versions = tuple(t._version.value if t is not None else None for t in tensors)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -78,8 +76,18 @@ class FunctionCtx:
 class _FunctionNode:
     """Backward node of a custom Function call."""
 
-    __slots__ = ("cls", "ctx", "next_edges", "out_meta", "in_meta", "seq", "_pre_hooks",
-                 "_retain", "needs_input_grad", "__weakref__")
+    __slots__ = (
+        "cls",
+        "ctx",
+        "next_edges",
+        "out_meta",
+        "in_meta",
+        "seq",
+        "_pre_hooks",
+        "_retain",
+        "needs_input_grad",
+        "__weakref__",
+    )
 
     def __init__(self, cls, ctx, next_edges, in_meta, out_meta):
         self.cls = cls
@@ -195,15 +203,19 @@ class Function:
                 ctx,
                 edges,
                 in_meta,
-                tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None)
-                      for o in wrapped),
+                tuple(
+                    (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None)
+                    for o in wrapped
+                ),
             )
             for nr, o in enumerate(wrapped):
-                if (isinstance(o, Tensor) and o._data.dtype.kind == "f"
-                        and id(o) not in ctx._non_differentiable):
+                if (
+                    isinstance(o, Tensor)
+                    and o._data.dtype.kind == "f"
+                    and id(o) not in ctx._non_differentiable
+                ):
                     o._requires_grad = True
                     o._grad_fn = node
                     o._output_nr = nr
             outs = tuple(wrapped)
         return outs[0] if single else outs
-

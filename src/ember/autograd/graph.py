@@ -106,7 +106,9 @@ class Node:
             if counter.value != version:
                 from ..dtypes import from_numpy_dtype
 
-                self._raise_modified(data.shape, from_numpy_dtype(data.dtype), counter.value, version)
+                self._raise_modified(
+                    data.shape, from_numpy_dtype(data.dtype), counter.value, version
+                )
             t = Tensor._wrap(data)
             t._version = counter
             if req:

@@ -34,17 +34,107 @@ from ._helpers import (
 )
 
 __all__ = [
-    "cast", "neg", "negative", "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p",
-    "expm1", "sqrt", "rsqrt", "square", "sin", "cos", "tan", "asin", "acos", "atan", "arcsin",
-    "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "relu", "erf", "erfc", "sign", "sgn",
-    "floor", "ceil", "round", "trunc", "frac", "reciprocal", "isnan", "isinf", "isfinite",
-    "isposinf", "isneginf", "signbit", "logical_not", "bitwise_not", "add", "sub", "subtract",
-    "mul", "multiply", "div", "divide", "true_divide", "floor_divide", "remainder", "fmod", "pow",
-    "float_power", "maximum", "minimum", "fmax", "fmin", "atan2", "arctan2", "eq", "ne", "lt",
-    "le", "gt", "ge", "equal", "greater", "greater_equal", "less", "less_equal", "not_equal",
-    "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "where", "clamp", "clip", "lerp", "gelu", "silu", "softplus", "hypot", "xlogy", "nan_to_num",
-    "allclose", "isclose", "logaddexp", "addcmul", "addcdiv", "rad2deg", "deg2rad",
+    "cast",
+    "neg",
+    "negative",
+    "abs",
+    "absolute",
+    "exp",
+    "exp2",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "rsqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "arcsin",
+    "arccos",
+    "arctan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "erf",
+    "erfc",
+    "sign",
+    "sgn",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "frac",
+    "reciprocal",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "isposinf",
+    "isneginf",
+    "signbit",
+    "logical_not",
+    "bitwise_not",
+    "add",
+    "sub",
+    "subtract",
+    "mul",
+    "multiply",
+    "div",
+    "divide",
+    "true_divide",
+    "floor_divide",
+    "remainder",
+    "fmod",
+    "pow",
+    "float_power",
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "atan2",
+    "arctan2",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "equal",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "not_equal",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "where",
+    "clamp",
+    "clip",
+    "lerp",
+    "gelu",
+    "silu",
+    "softplus",
+    "hypot",
+    "xlogy",
+    "nan_to_num",
+    "allclose",
+    "isclose",
+    "logaddexp",
+    "addcmul",
+    "addcdiv",
+    "rad2deg",
+    "deg2rad",
 ]
 
 
@@ -800,10 +890,14 @@ bitwise_xor = _bitwise(_bitwise_xor, "bitwise_xor")
 
 def equal(input: Tensor, other: Tensor) -> bool:
     """True if both tensors have the same shape and elements."""
-    return tuple(input.shape) == tuple(other.shape) and bool(np.array_equal(input._data, other._data))
+    return tuple(input.shape) == tuple(other.shape) and bool(
+        np.array_equal(input._data, other._data)
+    )
 
 
-def isclose(input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False) -> Tensor:
+def isclose(
+    input, other, rtol: float = 1e-5, atol: float = 1e-8, equal_nan: bool = False
+) -> Tensor:
     """Elementwise ``|a - b| <= atol + rtol * |b|``."""
     a, b = to_tensor(input), to_tensor(other)
     return Tensor._wrap(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
@@ -1024,15 +1118,21 @@ def _rmod(self, other):
 
 
 def _eq_op(self, other):
-    if other is None or not (isinstance(other, Tensor) or is_scalar(other) or
-                             isinstance(other, (list, tuple, np.ndarray))):
+    if other is None or not (
+        isinstance(other, Tensor)
+        or is_scalar(other)
+        or isinstance(other, (list, tuple, np.ndarray))
+    ):
         return NotImplemented
     return eq(self, other)
 
 
 def _ne_op(self, other):
-    if other is None or not (isinstance(other, Tensor) or is_scalar(other) or
-                             isinstance(other, (list, tuple, np.ndarray))):
+    if other is None or not (
+        isinstance(other, Tensor)
+        or is_scalar(other)
+        or isinstance(other, (list, tuple, np.ndarray))
+    ):
         return NotImplemented
     return ne(self, other)
 
@@ -1058,13 +1158,36 @@ def _pos(self):
 
 
 _OPERATORS = {
-    "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": _rsub, "__mul__": mul,
-    "__rmul__": mul, "__truediv__": div, "__rtruediv__": _rdiv, "__pow__": pow,
-    "__rpow__": _rpow, "__floordiv__": floor_divide, "__rfloordiv__": _rfloordiv,
-    "__mod__": remainder, "__rmod__": _rmod, "__neg__": neg, "__abs__": abs, "__pos__": _pos,
-    "__eq__": _eq_op, "__ne__": _ne_op, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "__and__": _and_op, "__rand__": _and_op, "__or__": _or_op, "__ror__": _or_op,
-    "__xor__": _xor_op, "__rxor__": _xor_op, "__invert__": _invert,
+    "__add__": add,
+    "__radd__": add,
+    "__sub__": sub,
+    "__rsub__": _rsub,
+    "__mul__": mul,
+    "__rmul__": mul,
+    "__truediv__": div,
+    "__rtruediv__": _rdiv,
+    "__pow__": pow,
+    "__rpow__": _rpow,
+    "__floordiv__": floor_divide,
+    "__rfloordiv__": _rfloordiv,
+    "__mod__": remainder,
+    "__rmod__": _rmod,
+    "__neg__": neg,
+    "__abs__": abs,
+    "__pos__": _pos,
+    "__eq__": _eq_op,
+    "__ne__": _ne_op,
+    "__lt__": lt,
+    "__le__": le,
+    "__gt__": gt,
+    "__ge__": ge,
+    "__and__": _and_op,
+    "__rand__": _and_op,
+    "__or__": _or_op,
+    "__ror__": _or_op,
+    "__xor__": _xor_op,
+    "__rxor__": _xor_op,
+    "__invert__": _invert,
 }
 for _name, _fn in _OPERATORS.items():
     setattr(Tensor, _name, _fn)
@@ -1103,9 +1226,16 @@ for _name in _INPLACE:
     setattr(Tensor, _name + "_", _make_inplace(_name, globals()[_name]))
 
 _AUGMENTED = {
-    "__iadd__": add, "__isub__": sub, "__imul__": mul, "__itruediv__": div, "__ipow__": pow,
-    "__ifloordiv__": floor_divide, "__imod__": remainder, "__iand__": bitwise_and,
-    "__ior__": bitwise_or, "__ixor__": bitwise_xor,
+    "__iadd__": add,
+    "__isub__": sub,
+    "__imul__": mul,
+    "__itruediv__": div,
+    "__ipow__": pow,
+    "__ifloordiv__": floor_divide,
+    "__imod__": remainder,
+    "__iand__": bitwise_and,
+    "__ior__": bitwise_or,
+    "__ixor__": bitwise_xor,
 }
 for _name, _fn in _AUGMENTED.items():
     setattr(Tensor, _name, _make_inplace(_name.strip("_")[1:], _fn))

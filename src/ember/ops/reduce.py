@@ -744,7 +744,8 @@ def logsumexp(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
         return _ew.log(sum(_ew.exp(x), dim=axes, keepdim=keepdim))
     m = amax(x.detach(), dim=axes if axes is not None else (), keepdim=True)
     m = _ew.where(_ew.isinf(m), 0.0, m)
-    out = _ew.log(sum(_ew.exp(x - m), dim=axes, keepdim=True)) + m
+    with np.errstate(divide="ignore"):  # all -inf gives -inf, as in PyTorch
+        out = _ew.log(sum(_ew.exp(x - m), dim=axes, keepdim=True)) + m
     if not keepdim:
         out = reshape(out, _reduced_shape(x._data.shape, axes, False))
     return out

@@ -34,8 +34,8 @@ def _view_scatter(base, value, *, chain):
 
 @_view_scatter.defvjp
 def _(ctx, g):
-    from .elementwise import cast  # noqa: F401 - keeps the module graph explicit
     from .creation import zeros
+    from .elementwise import cast  # noqa: F401 - keeps the module graph explicit
 
     chain = ctx.attrs["chain"]
     g_base = None

@@ -80,9 +80,10 @@ class Sequential(Module):
         return self
 
     def forward(self, input):
+        out = input
         for module in self._modules.values():
-            input = module(input)
-        return input
+            out = module(out)
+        return out
 
 
 class ModuleList(Module):
@@ -289,4 +290,6 @@ def _as_param(value):
         return value
     if isinstance(value, Tensor):
         return Parameter(value)
-    raise TypeError(f"ParameterList/ParameterDict values must be tensors, got {type(value).__name__}")
+    raise TypeError(
+        f"ParameterList/ParameterDict values must be tensors, got {type(value).__name__}"
+    )

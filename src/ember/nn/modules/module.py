@@ -255,8 +255,11 @@ class Module:
 
     def _named_members(self, store: str, prefix: str, recurse: bool, remove_duplicate=True):
         seen = set()
-        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse \
+        mods = (
+            self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+            if recurse
             else [(prefix, self)]
+        )
         for mod_name, mod in mods:
             for name, value in getattr(mod, store).items():
                 if value is None or (remove_duplicate and id(value) in seen):
@@ -264,8 +267,9 @@ class Module:
                 seen.add(id(value))
                 yield (mod_name + ("." if mod_name else "") + name), value
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True,
-                         remove_duplicate: bool = True):
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ):
         """Yield ``(dotted_name, parameter)``; shared parameters appear once."""
         yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
@@ -273,8 +277,7 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix: str = "", recurse: bool = True,
-                      remove_duplicate: bool = True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
         yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
@@ -297,8 +300,9 @@ class Module:
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, mod in self._modules.items():
             if mod is not None:
-                mod.state_dict(destination=destination, prefix=prefix + name + ".",
-                               keep_vars=keep_vars)
+                mod.state_dict(
+                    destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars
+                )
         return destination
 
     def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
@@ -323,17 +327,24 @@ class Module:
         for mod_prefix, mod in self.named_modules():
             prefix = mod_prefix + "." if mod_prefix else ""
             local_meta = {} if metadata is None else metadata.get(mod_prefix, {})
-            mod._load_from_state_dict(state_dict, prefix, local_meta, True, missing,
-                                      unexpected, errors, assign=assign)
+            mod._load_from_state_dict(
+                state_dict, prefix, local_meta, True, missing, unexpected, errors, assign=assign
+            )
         expected = set(self.state_dict().keys())
         unexpected.extend(k for k in state_dict if k not in expected)
         if strict:
             if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+                errors.insert(
+                    0,
+                    "Unexpected key(s) in state_dict: "
+                    + ", ".join(f'"{k}"' for k in unexpected)
+                    + ". ",
+                )
             if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
+                errors.insert(
+                    0,
+                    "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ",
+                )
         if errors:
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
@@ -341,14 +352,26 @@ class Module:
             )
         return _IncompatibleKeys(missing, unexpected)
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs, assign=False) -> None:
+    def _load_from_state_dict(
+        self,
+        state_dict,
+        prefix,
+        local_metadata,
+        strict,
+        missing_keys,
+        unexpected_keys,
+        error_msgs,
+        assign=False,
+    ) -> None:
         """Load this module's own tensors (override to migrate old ``_version`` checkpoints)."""
         from ...autograd.grad_mode import no_grad
 
         local = [(n, p) for n, p in self._parameters.items() if p is not None]
-        local += [(n, b) for n, b in self._buffers.items()
-                  if b is not None and n not in self._non_persistent_buffers_set]
+        local += [
+            (n, b)
+            for n, b in self._buffers.items()
+            if b is not None and n not in self._non_persistent_buffers_set
+        ]
         for name, current in local:
             key = prefix + name
             if key not in state_dict:
@@ -415,7 +438,7 @@ class Module:
 
         with no_grad():
             for mod in self.modules():
-                for name, p in mod._parameters.items():
+                for p in mod._parameters.values():
                     if p is None:
                         continue
                     new = convert(p)
@@ -472,8 +495,9 @@ class Module:
         return self
 
     # -- hooks ---------------------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
-                                  with_kwargs: bool = False) -> RemovableHandle:
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
         """``hook(module, args)`` (or ``(module, args, kwargs)``) may return new args."""
         handle = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[handle.id] = hook
@@ -483,9 +507,14 @@ class Module:
             self._forward_pre_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
-                              with_kwargs: bool = False,
-                              always_call: bool = False) -> RemovableHandle:
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
         """``hook(module, args, output)`` may return a new output."""
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
@@ -503,8 +532,9 @@ class Module:
             self._backward_hooks.move_to_end(handle.id, last=False)
         return handle
 
-    def register_full_backward_pre_hook(self, hook: Callable,
-                                        prepend: bool = False) -> RemovableHandle:
+    def register_full_backward_pre_hook(
+        self, hook: Callable, prepend: bool = False
+    ) -> RemovableHandle:
         """``hook(module, grad_output)`` runs before the module's gradients are computed."""
         handle = RemovableHandle(self._backward_pre_hooks)
         self._backward_pre_hooks[handle.id] = hook
@@ -517,8 +547,12 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
-                or d["_backward_pre_hooks"]):
+        if not (
+            d["_forward_pre_hooks"]
+            or d["_forward_hooks"]
+            or d["_backward_hooks"]
+            or d["_backward_pre_hooks"]
+        ):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -593,8 +627,12 @@ def _check_name(module: Module, name: str, kind: str, allow_dots: bool = False) 
         raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
     if "." in name:
         raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
-    if hasattr(type(module), name) and name not in module._parameters \
-            and name not in module._buffers and name not in module._modules:
+    if (
+        hasattr(type(module), name)
+        and name not in module._parameters
+        and name not in module._buffers
+        and name not in module._modules
+    ):
         raise KeyError(f"attribute '{name}' already exists")
 
 
@@ -604,6 +642,8 @@ def _to_tensor(value, key: str, error_msgs: list):
     try:
         return Tensor._wrap(np.asarray(value))
     except Exception:  # noqa: BLE001 - reported as a load error
-        error_msgs.append(f'While copying the parameter named "{key}", expected a tensor, '
-                          f"got {type(value).__name__}.")
+        error_msgs.append(
+            f'While copying the parameter named "{key}", expected a tensor, '
+            f"got {type(value).__name__}."
+        )
         return None
