@@ -58,10 +58,15 @@ def is_tensor(obj) -> bool:
 _LAZY_SUBMODULES = {"nn", "optim", "data", "utils", "serialization"}
 
 
+_LAZY_ATTRS = {"save": "serialization", "load": "serialization"}
+
+
 def __getattr__(name: str):
     """Import heavier subpackages (nn, optim, data, utils) on first use to keep import fast."""
-    if name in _LAZY_SUBMODULES:
-        import importlib
+    import importlib
 
+    if name in _LAZY_SUBMODULES:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_ATTRS:  # ember.save / ember.load live in ember.serialization
+        return getattr(importlib.import_module(f".{_LAZY_ATTRS[name]}", __name__), name)
     raise AttributeError(f"module 'ember' has no attribute {name!r}")

@@ -2,6 +2,8 @@
 
 import multiprocessing
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -129,9 +131,7 @@ def test_workers_with_shuffle_and_generator_match_main_process():
 
 def test_worker_info_seeds_and_init_fn():
     g = ember.Generator().manual_seed(0)
-    loader = DataLoader(
-        WhoAmI(), batch_size=2, num_workers=2, worker_init_fn=_set_tag, generator=g
-    )
+    loader = DataLoader(WhoAmI(), batch_size=2, num_workers=2, worker_init_fn=_set_tag, generator=g)
     rows = [r for b in loader for r in zip(*[f.tolist() if hasattr(f, "tolist") else f for f in b])]
     by_worker = {}
     for pid, wid, nw, seed, tag, _ in rows:
@@ -256,3 +256,33 @@ def test_spawn_context_works():
     ds = TensorDataset(ember.arange(6), ember.arange(6) * 3)
     loader = DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn")
     assert [b[1].tolist() for b in loader] == [[0, 3, 6, 9], [12, 15]]
+
+
+def _failing_init(worker_id):
+    raise RuntimeError(f"init failed in {worker_id}")
+
+
+def test_worker_init_fn_error_is_reported():
+    loader = DataLoader(Squares(), batch_size=2, num_workers=2, worker_init_fn=_failing_init)
+    with pytest.raises(RuntimeError, match="init failed in 0"):
+        list(loader)
+
+
+def test_interpreter_exits_cleanly_with_live_workers():
+    script = (
+        "import ember\n"
+        "from ember.data import DataLoader, TensorDataset\n"
+        "ds = TensorDataset(ember.arange(100), ember.arange(100))\n"
+        "loader = DataLoader(ds, batch_size=2, num_workers=2, persistent_workers=True)\n"
+        "for i, b in enumerate(loader):\n"
+        "    if i == 3:\n"
+        "        break\n"
+        "it = iter(DataLoader(ds, batch_size=2, num_workers=2))\n"
+        "next(it)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"

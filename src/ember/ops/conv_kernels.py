@@ -201,6 +201,26 @@ def _conv_weight_grad_rule(x: Spec, g: Spec, *, kernel, stride, padding, dilatio
 # ---------------------------------------------------------------------------------------------
 # conv primitives
 # ---------------------------------------------------------------------------------------------
+def _im2col_t(x, kernel, stride, padding, dilation, out, groups) -> np.ndarray:
+    """``(N, C, *S)`` -> contiguous ``(groups, C/groups*prod(kernel), N*prod(out))``.
+
+    Batch and output positions share the GEMM's long axis, so one BLAS call covers a chunk.
+    """
+    nd = len(kernel)
+    xp = _pad(x, padding, out, kernel, stride, dilation)
+    view = _windows(xp, kernel, stride, dilation, out)  # (N, C, *K, *O)
+    order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
+    n, c = x.shape[:2]
+    return view.transpose(order).reshape(groups, c // groups * math.prod(kernel), n * math.prod(out))
+
+
+def _grad_t(g, groups) -> np.ndarray:
+    """``(N, C_out, *O)`` -> contiguous ``(groups, C_out/groups, N*prod(O))``."""
+    n, c = g.shape[:2]
+    gt = np.ascontiguousarray(g.reshape(n, c, -1).transpose(1, 0, 2))
+    return gt.reshape(groups, c // groups, -1)
+
+
 @primitive("conv", _conv_rule, saves_inputs=True)
 def _conv(x, w, *, stride, padding, dilation, groups):
     """N-d cross-correlation of ``x (N, C_in, *S)`` with ``w (C_out, C_in/groups, *K)``."""
@@ -208,25 +228,22 @@ def _conv(x, w, *, stride, padding, dilation, groups):
     out = _conv_geometry("conv", x.shape, w.shape, stride, padding, dilation, groups)
     n, c_out = x.shape[0], w.shape[0]
     length = math.prod(out)
-    kk = math.prod(kernel)
     w_g = w.reshape(groups, c_out // groups, -1)
-    res = np.empty((n, groups, c_out // groups, length), x.dtype)
-    step = _batch_chunk(n, x.shape[1] * kk * length * x.itemsize)
+    res = np.empty((n, c_out, length), x.dtype)
+    step = _batch_chunk(n, x.shape[1] * math.prod(kernel) * length * x.itemsize)
     for b in range(0, n, step):
-        cols = _im2col_np(x[b:b + step], kernel, stride, padding, dilation, out)
-        cols = cols.reshape(cols.shape[0], groups, -1, length)
-        if groups == 1:
-            np.matmul(w_g[0], cols[:, 0], out=res[b:b + step, 0])
-        else:
-            np.matmul(w_g, cols, out=res[b:b + step])
+        cols = _im2col_t(x[b:b + step], kernel, stride, padding, dilation, out, groups)
+        o = np.matmul(w_g, cols)  # (G, C_out/G, nb*L)
+        res[b:b + step] = o.reshape(c_out, -1, length).transpose(1, 0, 2)
     return res.reshape((n, c_out) + out)
 
 
 @primitive("conv_input_grad", _conv_input_grad_rule, saves_inputs=True)
 def _conv_input_grad(g, w, *, size, stride, padding, dilation, groups):
     """Transposed convolution: the adjoint of ``conv`` in its input (``size`` = input size)."""
-    kernel = w.shape[2:]
-    out = g.shape[2:]
+    kernel = tuple(w.shape[2:])
+    out = tuple(g.shape[2:])
+    nd = len(kernel)
     n = g.shape[0]
     c_out = w.shape[0]
     c_in = w.shape[1] * groups
@@ -235,9 +252,10 @@ def _conv_input_grad(g, w, *, size, stride, padding, dilation, groups):
     res = np.empty((n, c_in) + tuple(size), g.dtype)
     step = _batch_chunk(n, c_in * math.prod(kernel) * length * g.itemsize)
     for b in range(0, n, step):
-        gb = g[b:b + step].reshape(-1, groups, c_out // groups, length)
-        cols = np.matmul(w_t[0], gb[:, 0]) if groups == 1 else np.matmul(w_t, gb)
-        cols6 = cols.reshape((gb.shape[0], c_in) + tuple(kernel) + tuple(out))
+        gb = g[b:b + step]
+        cols = np.matmul(w_t, _grad_t(gb, groups))  # (G, C_in/G*KK, nb*L)
+        cols = cols.reshape((c_in,) + kernel + (gb.shape[0],) + out)
+        cols6 = np.moveaxis(cols, 1 + nd, 0)  # (nb, C_in, *K, *O) view
         res[b:b + step] = _scatter_windows(cols6, size, kernel, stride, padding, dilation, out)
     return res
 
@@ -252,13 +270,8 @@ def _conv_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     acc = np.zeros((groups, c_out // groups, c_in // groups * math.prod(kernel)), x.dtype)
     step = _batch_chunk(n, c_in * math.prod(kernel) * length * x.itemsize)
     for b in range(0, n, step):
-        cols = _im2col_np(x[b:b + step], kernel, stride, padding, dilation, out)
-        cols = cols.reshape(cols.shape[0], groups, -1, length)
-        gb = g[b:b + step].reshape(-1, groups, c_out // groups, length)
-        if groups == 1:
-            acc[0] += np.matmul(gb[:, 0], np.swapaxes(cols[:, 0], 1, 2)).sum(0)
-        else:
-            acc += np.matmul(gb, np.swapaxes(cols, 2, 3)).sum(0)
+        cols = _im2col_t(x[b:b + step], kernel, stride, padding, dilation, out, groups)
+        acc += np.matmul(_grad_t(g[b:b + step], groups), np.swapaxes(cols, 1, 2))
     return acc.reshape((c_out, c_in // groups) + tuple(kernel))
 
 
@@ -420,9 +433,9 @@ def _pool_scatter(g, idx, *, size):
     n, c = g.shape[:2]
     plane = math.prod(size)
     rows = np.arange(n * c, dtype=np.int64).reshape(n, c, *([1] * (g.ndim - 2))) * plane
-    flat = (idx + rows).ravel()
-    res = np.bincount(flat, weights=g.ravel(), minlength=n * c * plane)
-    return res.astype(g.dtype, copy=False).reshape((n, c) + tuple(size))
+    res = np.zeros(n * c * plane, g.dtype)
+    np.add.at(res, (idx + rows).ravel(), g.ravel())
+    return res.reshape((n, c) + tuple(size))
 
 
 @primitive("pool_gather", _pool_gather_rule, saves_inputs=True)
@@ -483,18 +496,6 @@ def _max_pool_rule(x: Spec, *, kernel, stride, padding, dilation, ceil_mode):
     return Spec(shape, x.dtype), Spec(shape, _dt.int64)
 
 
-def _flat_index(kidx: np.ndarray, kernel, out, stride, padding, dilation, size) -> np.ndarray:
-    """Flat spatial input index of the chosen kernel offset ``kidx (N, C, *out)``."""
-    nd = len(kernel)
-    ks = np.unravel_index(kidx, kernel) if nd > 1 else (kidx,)
-    flat = 0
-    for i in range(nd):
-        o = np.arange(out[i], dtype=np.int64).reshape([-1] + [1] * (nd - 1 - i))
-        coord = o * stride[i] - padding[i] + ks[i] * dilation[i]
-        flat = flat * size[i] + coord
-    return flat.astype(np.int64, copy=False)
-
-
 @primitive("max_pool", _max_pool_rule, num_outputs=2, saves_outputs=True)
 def _max_pool(x, *, kernel, stride, padding, dilation, ceil_mode):
     """Max over windows; returns values and flat spatial indices (NaN propagates)."""
@@ -503,20 +504,33 @@ def _max_pool(x, *, kernel, stride, padding, dilation, ceil_mode):
     pads = tuple((p, p) for p in padding)
     xp = _pad(x, pads, out, kernel, stride, dilation, value=low)
     view = _windows(xp, kernel, stride, dilation, out)
+    offsets = list(itertools.product(*(range(kk) for kk in kernel)))
+    kdt = np.uint8 if len(offsets) < 256 else np.int64
     best = kidx = None
-    for pos, k in enumerate(itertools.product(*(range(kk) for kk in kernel))):
+    for pos, k in enumerate(offsets):
         v = view[(slice(None), slice(None)) + k]
         if best is None:
             best = v.copy()
-            kidx = np.zeros(best.shape, np.int64)
+            kidx = np.zeros(best.shape, kdt)
             continue
-        take = v > best
-        if x.dtype.kind == "f":
-            take |= np.isnan(v)
-        np.copyto(best, v, where=take)
-        np.copyto(kidx, pos, where=take)
-    idx = _flat_index(kidx, kernel, out, stride, padding, dilation, x.shape[2:])
-    return best, idx
+        # positions only grow, so "take the later one where it is larger" is a maximum
+        later = np.multiply(v > best, pos, dtype=kdt)
+        np.maximum(kidx, later, out=kidx)
+        np.maximum(best, v, out=best)  # propagates NaN, as PyTorch does
+    if x.dtype.kind == "f" and np.isnan(best).any():  # the last NaN of a window is its argmax
+        for pos, k in enumerate(offsets):
+            kidx[np.isnan(view[(slice(None), slice(None)) + k])] = pos
+    # flat input index = base of the window + offset of the chosen kernel position
+    size = x.shape[2:]
+    plane = [math.prod(size[i + 1:]) for i in range(len(size))]
+    table = np.array(
+        [sum(k[i] * dilation[i] * plane[i] for i in range(len(k))) for k in offsets], np.int64
+    )
+    base = 0
+    for i in range(len(size)):
+        o = np.arange(out[i], dtype=np.int64).reshape([-1] + [1] * (len(size) - 1 - i))
+        base = base + (o * stride[i] - padding[i]) * plane[i]
+    return best, table[kidx] + base
 
 
 @_max_pool.defvjp
