@@ -57,6 +57,8 @@ BATCHES = {
     "floats": [1.0, 2.5, -3.0],
     "ints": [1, 2, 3],
     "bools": [True, False],
+    "ints_then_floats": [1, 2.5],
+    "floats_then_ints": [1.5, 2],
     "np_float32_scalars": [np.float32(1.5), np.float32(2)],
     "np_int32_scalars": [np.int32(1), np.int32(2)],
     "np_arrays_uint8": [np.zeros((2, 3), np.uint8), np.ones((2, 3), np.uint8)],

@@ -286,3 +286,21 @@ def test_interpreter_exits_cleanly_with_live_workers():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_persistent_shuffle_order_matches_main_process_every_epoch():
+    ds = TensorDataset(ember.arange(12))
+
+    def epochs(**kw):
+        g = ember.Generator().manual_seed(4)
+        loader = DataLoader(ds, batch_size=4, shuffle=True, generator=g, **kw)
+        return [[b[0].tolist() for b in loader] for _ in range(3)]
+
+    assert epochs() == epochs(num_workers=2, persistent_workers=True)
+
+
+def test_persistent_loader_recovers_after_worker_failure():
+    loader = DataLoader(Sleepy(), batch_size=1, num_workers=1, timeout=0.2, persistent_workers=True)
+    for _ in range(2):  # a fresh set of workers after the first failure, not a silent stop
+        with pytest.raises(RuntimeError, match="timed out"):
+            next(iter(loader))

@@ -13,6 +13,8 @@ X = rand(3, 4)
 X3 = rand(2, 3, 4, seed=1)
 X4 = rand(2, 3, 2, 2, seed=2)
 # values kept away from kinks so finite differences are clean
+RM = ember.tensor(rand(4, seed=5))
+RV = ember.tensor(rand(4, low=0.5, high=2.0, seed=6))
 XK = np.array([[-2.5, -0.7, 0.4, 1.3], [2.2, -1.6, 0.9, -0.3]])
 
 
@@ -90,7 +92,11 @@ ACTIVATIONS = [
     T("threshold", [Sample((XK, 0.5, -2.0)), Sample((XK, -1.0, 3.0), name="neg")]),
     T(
         "glu",
-        [Sample((X,)), Sample((X3,), {"dim": 0}, name="dim0"), Sample((X4,), {"dim": 1}, name="4d")],
+        [
+            Sample((X,)),
+            Sample((X3,), {"dim": 0}, name="dim0"),
+            Sample((X4,), {"dim": 2}, name="4d"),
+        ],
         errors=[ErrorCase((X3,), {"dim": 1}, RuntimeError, "glu: halving dimension must be even")],
     ),
     T(
@@ -135,16 +141,19 @@ NORMS = [
                 {"training": True},
                 name="train4d_affine",
             ),
-            Sample(
-                (X, rand(4, seed=5), rand(4, low=0.5, high=2.0, seed=6), rand(4, seed=7)),
-                {"training": False},
-                name="eval",
-            ),
         ],
         errors=[
-            ErrorCase((X, None, None), {"weight": rand(3)}, RuntimeError, "batch_norm: weight"),
+            ErrorCase((X, None, None, rand(3)), {}, RuntimeError, "batch_norm: weight of shape"),
             ErrorCase((rand(1, 3), None, None), {"training": True}, ValueError, "more than 1"),
         ],
+    ),
+    OpInfo(
+        "batch_norm_eval",
+        lambda x, w, b: F.batch_norm(x, RM.to(x.dtype), RV.to(x.dtype), w, b, training=False),
+        [Sample((X, rand(4, seed=7), rand(4, seed=8)))],
+        torch_ref=lambda t, x, w, b: t.nn.functional.batch_norm(
+            x, t.from_numpy(RM.numpy()).to(x.dtype), t.from_numpy(RV.numpy()).to(x.dtype), w, b
+        ),
     ),
     T(
         "instance_norm",
@@ -186,8 +195,19 @@ NORMS = [
     OpInfo(
         "embedding",
         lambda i, w, **k: F.embedding(i, w, **k),
+        [Sample((np.array([[0, 2], [3, 2]]), rand(4, 3)), name="2d")],
+        torch_ref=lambda t, i, w, **k: t.nn.functional.embedding(i, w, **k),
+        errors=[
+            ErrorCase(
+                (np.array([0, 5]), rand(4, 3)), {}, IndexError, "embedding: index 5 is out of range"
+            ),
+            ErrorCase((rand(2), rand(4, 3)), {}, RuntimeError, "embedding: expected an integer"),
+        ],
+    ),
+    OpInfo(  # the padding row / frequency scaling change the gradient on purpose: no gradcheck
+        "embedding_grad_options",
+        lambda i, w, **k: F.embedding(i, w, **k),
         [
-            Sample((np.array([[0, 2], [3, 2]]), rand(4, 3)), name="2d"),
             Sample((np.array([1, 1, 0]), rand(4, 3, seed=1)), {"padding_idx": 1}, name="pad"),
             Sample((np.array([3, 0, 3]), rand(4, 3, seed=2)), {"padding_idx": -1}, name="negpad"),
             Sample(
@@ -197,12 +217,7 @@ NORMS = [
             ),
         ],
         torch_ref=lambda t, i, w, **k: t.nn.functional.embedding(i, w, **k),
-        errors=[
-            ErrorCase(
-                (np.array([0, 5]), rand(4, 3)), {}, IndexError, "embedding: index 5 is out of range"
-            ),
-            ErrorCase((rand(2), rand(4, 3)), {}, RuntimeError, "embedding: expected an integer"),
-        ],
+        gradcheck=False,
     ),
 ]
 
@@ -241,12 +256,32 @@ def test_subgradients_at_kinks_match_torch(name, kw):
 @pytest.mark.parametrize(
     "cls,args",
     [
-        ("ReLU", ()), ("ReLU6", ()), ("LeakyReLU", (0.2,)), ("ELU", (0.7,)), ("SELU", ()),
-        ("CELU", (1.5,)), ("GELU", ("tanh",)), ("GELU", ()), ("SiLU", ()), ("Mish", ()),
-        ("Hardswish", ()), ("Hardsigmoid", ()), ("Hardtanh", (-2.0, 0.5)), ("Tanh", ()),
-        ("Sigmoid", ()), ("Softmax", (1,)), ("LogSoftmax", (0,)), ("Softmin", (-1,)),
-        ("Softplus", (2.0, 5.0)), ("Softsign", ()), ("LogSigmoid", ()), ("Threshold", (0.1, 9.0)),
-        ("GLU", (1,)), ("Tanhshrink", ()), ("Hardshrink", (0.3,)), ("Softshrink", (0.3,)),
+        ("ReLU", ()),
+        ("ReLU6", ()),
+        ("LeakyReLU", (0.2,)),
+        ("ELU", (0.7,)),
+        ("SELU", ()),
+        ("CELU", (1.5,)),
+        ("GELU", ("tanh",)),
+        ("GELU", ()),
+        ("SiLU", ()),
+        ("Mish", ()),
+        ("Hardswish", ()),
+        ("Hardsigmoid", ()),
+        ("Hardtanh", (-2.0, 0.5)),
+        ("Tanh", ()),
+        ("Sigmoid", ()),
+        ("Softmax", (1,)),
+        ("LogSoftmax", (0,)),
+        ("Softmin", (-1,)),
+        ("Softplus", (2.0, 5.0)),
+        ("Softsign", ()),
+        ("LogSigmoid", ()),
+        ("Threshold", (0.1, 9.0)),
+        ("GLU", (1,)),
+        ("Tanhshrink", ()),
+        ("Hardshrink", (0.3,)),
+        ("Softshrink", (0.3,)),
     ],
 )
 def test_activation_modules_match_torch(cls, args):
@@ -346,7 +381,7 @@ def test_batchnorm_running_stats_and_eval_match_torch(cls, shape, kw):
     tm.eval()
     x = rng.standard_normal(shape).astype(np.float32)
     np.testing.assert_allclose(
-        m(ember.tensor(x)).numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+        m(ember.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
     )
 
 
@@ -431,8 +466,7 @@ def test_dropout_reproducible_with_manual_seed_and_scaled():
     ember.manual_seed(123)
     b = nn.Dropout(0.3)(x)
     np.testing.assert_array_equal(a.numpy(), b.numpy())
-    vals = set(np.unique(a.numpy()).tolist())
-    assert vals == {0.0, pytest.approx(1 / 0.7)} or vals <= {0.0, np.float32(1 / 0.7)}
+    np.testing.assert_allclose(np.unique(a.numpy()), [0.0, 1 / 0.7], rtol=1e-6)
     frac = (a.numpy() == 0).mean()
     assert 0.25 < frac < 0.35
     c = F.dropout(x, 0.3)
@@ -448,8 +482,9 @@ def test_dropout_train_eval_and_grad():
     y = d(x)
     y.sum().backward()
     mask = y.detach().numpy() != 0
+    assert (y.detach().numpy()[mask] == 2 * x.detach().numpy()[mask]).all()
     np.testing.assert_allclose(x.grad.numpy(), mask * 2.0)
-    assert (F.dropout(x, 1.0).numpy() == 0).all()
+    assert (F.dropout(x, 1.0).detach().numpy() == 0).all()
     assert F.dropout(x, 0.0) is x
     with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
         F.dropout(x, 1.5)

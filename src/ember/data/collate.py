@@ -145,9 +145,10 @@ def _collate_float(batch, *, collate_fn_map=None):
 
 
 def _collate_int(batch, *, collate_fn_map=None):
-    if all(isinstance(b, bool) for b in batch):
-        return Tensor._wrap(np.asarray(batch, dtype=np.bool_))
-    return Tensor._wrap(np.asarray(batch, dtype=np.int64))
+    # like torch.tensor(batch): ints -> int64, bools -> bool, ints mixed with floats -> float
+    from ..ops.creation import tensor
+
+    return tensor(list(batch))
 
 
 def _collate_str(batch, *, collate_fn_map=None):

@@ -250,7 +250,7 @@ class DataLoader:
         if self.num_workers == 0:
             return _SingleProcessIter(self)
         if self.persistent_workers:
-            if self._iterator is None:
+            if self._iterator is None or self._iterator._shutdown:
                 self._iterator = _MultiProcessIter(self)
             else:
                 self._iterator._reset()
@@ -347,8 +347,9 @@ class _MultiProcessIter(_BaseIter):
         self._reset(first=True)
 
     def _reset(self, first: bool = False) -> None:
-        if not first:
+        if not first:  # a new epoch of persistent workers: the same draws as a new iterator
             self._sampler_iter = iter(self._loader._index_sampler)
+            _gen(self._loader.generator).integers(0, 2**63 - 1)
         self._epoch += 1
         self._send_idx = 0
         self._rcvd_idx = 0

@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 # Batch chunks keep the im2col buffer near this many bytes (a few MB: L2/L3-sized GEMM panels).
-_CHUNK_BYTES = 8 << 20
+_CHUNK_BYTES = 16 << 20
 
 
 # ---------------------------------------------------------------------------------------------

@@ -60,7 +60,8 @@ def _softmax(x, *, axis):
     if x.size == 0:
         return x.copy()
     e = np.exp(_shifted(x, axis))
-    e /= e.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
+        e /= e.sum(axis=axis, keepdims=True)
     return e
 
 

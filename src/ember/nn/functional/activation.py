@@ -193,7 +193,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if inplace:
         return _inplace(elu)(input, alpha)
     x = to_tensor(input)
-    return _ew.where(x > 0, x, _ew.expm1(_ew.minimum(x, 0.0)) * alpha)
+    return _ew.where(x > 0, x, _ew.expm1(_ew.where(x > 0, 0.0, x)) * alpha)
 
 
 def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
@@ -229,7 +229,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     if inplace:
         return _inplace(celu)(input, alpha)
     x = to_tensor(input)
-    return _ew.where(x > 0, x, _ew.expm1(_ew.minimum(x, 0.0) / alpha) * alpha)
+    return _ew.where(x > 0, x, _ew.expm1(_ew.where(x > 0, 0.0, x) / alpha) * alpha)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
@@ -300,7 +300,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
-    """``x * relu6(x + 3) / 6``.
+    """``x * relu6(x + 3) / 6``; at the kinks the gradient follows PyTorch.
 
     Example:
         >>> import ember
@@ -311,7 +311,8 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     if inplace:
         return _inplace(hardswish)(input)
     x = to_tensor(input)
-    return x * _ew.clamp(x + 3.0, 0.0, 6.0) * (1.0 / 6.0)
+    # gradient (2x + 3) / 6 strictly inside (-3, 3), 0 at and below -3, 1 at and above 3
+    return _ew.where(x <= -3.0, x * 0.0, _ew.where(x >= 3.0, x, x * (x + 3.0) * (1.0 / 6.0)))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
