@@ -27,6 +27,7 @@ from .ops.elementwise import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
 from .ops.linalg import *  # noqa: F403
 from .ops.movement import *  # noqa: F403
+from .ops.nn_kernels import log_softmax, softmax
 from .ops.reduce import *  # noqa: F403
 from .random import *  # noqa: F403
 from .tensor import Size, Tensor

@@ -3,11 +3,11 @@ module behaviour (BatchNorm running stats, dropout reproducibility, Embedding pa
 
 import numpy as np
 import pytest
-from opinfo import ErrorCase, OpInfo, Sample, make_op_tests, rand, requires_torch, torch
 
 import ember
 import ember.nn.functional as F
 from ember import nn
+from opinfo import ErrorCase, OpInfo, Sample, make_op_tests, rand, requires_torch, torch
 
 X = rand(3, 4)
 X3 = rand(2, 3, 4, seed=1)
@@ -381,7 +381,10 @@ def test_batchnorm_running_stats_and_eval_match_torch(cls, shape, kw):
     tm.eval()
     x = rng.standard_normal(shape).astype(np.float32)
     np.testing.assert_allclose(
-        m(ember.tensor(x)).detach().numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5
+        m(ember.tensor(x)).detach().numpy(),
+        tm(torch.tensor(x)).detach().numpy(),
+        rtol=1e-4,
+        atol=1e-5,
     )
 
 

@@ -6,6 +6,7 @@ from . import (  # noqa: F401 - importing registers the primitives
     indexing,
     linalg,
     movement,
+    nn_kernels,
     reduce,
     view_scatter,
 )

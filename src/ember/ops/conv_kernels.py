@@ -40,8 +40,16 @@ from ..registry import ShapeError, Spec, primitive
 from ..tensor import Tensor
 
 __all__ = [
-    "conv", "conv_input_grad", "conv_weight_grad", "im2col", "col2im", "max_pool",
-    "avg_pool", "adaptive_max_pool", "pool_out_size", "conv_out_size",
+    "conv",
+    "conv_input_grad",
+    "conv_weight_grad",
+    "im2col",
+    "col2im",
+    "max_pool",
+    "avg_pool",
+    "adaptive_max_pool",
+    "pool_out_size",
+    "conv_out_size",
 ]
 
 # Batch chunks keep the im2col buffer near this many bytes (a few MB: L2/L3-sized GEMM panels).
@@ -101,8 +109,10 @@ def _scatter_windows(cols6: np.ndarray, size, kernel, stride, padding, dilation,
     """Adjoint of the window view: sum ``(N, C, *kernel, *out)`` back into ``(N, C, *size)``."""
     n, c = cols6.shape[:2]
     full = tuple(
-        max(size[i] + padding[i][0] + padding[i][1],
-            (out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1)
+        max(
+            size[i] + padding[i][0] + padding[i][1],
+            (out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1,
+        )
         for i in range(len(size))
     )
     buf = np.zeros((n, c) + full, cols6.dtype)
@@ -156,7 +166,9 @@ def _conv_geometry(op, x_shape, w_shape, stride, padding, dilation, groups, tran
             )
         return None
     if w_shape[0] % groups:
-        raise ShapeError(f"{op}: out_channels ({w_shape[0]}) must be divisible by groups ({groups})")
+        raise ShapeError(
+            f"{op}: out_channels ({w_shape[0]}) must be divisible by groups ({groups})"
+        )
     if c_in != w_shape[1] * groups:
         raise ShapeError(
             f"{op}: input of shape {tuple(x_shape)} has {c_in} channels but the weight of shape "
@@ -184,23 +196,36 @@ def _conv_input_grad_rule(g: Spec, w: Spec, *, size, stride, padding, dilation, 
     _check_float("conv_transpose", g, w)
     _conv_geometry("conv_transpose", g.shape, w.shape, stride, padding, dilation, groups, True)
     x_shape = (g.shape[0], w.shape[1] * groups) + tuple(size)
-    out = _conv_geometry("conv_transpose", x_shape, w.shape, stride, padding, dilation, groups)
-    if tuple(out) != tuple(g.shape[2:]):
-        raise ShapeError(
-            f"conv_transpose: output size {tuple(size)} does not match input of shape "
-            f"{tuple(g.shape)} (a convolution of it gives {out})"
-        )
+    for i, o in enumerate(g.shape[2:]):
+        k, s, d = w.shape[2 + i], stride[i], dilation[i]
+        base = (o - 1) * s - padding[i][0] - padding[i][1] + d * (k - 1) + 1
+        if not base <= size[i] < base + max(s, d):
+            raise ShapeError(
+                f"conv_transpose: output size {tuple(size)} is not reachable from input of shape "
+                f"{tuple(g.shape)} with weight of shape {tuple(w.shape)}: dimension {i} must lie "
+                f"in [{base}, {base + max(s, d) - 1}]"
+            )
     return Spec(x_shape, g.dtype)
 
 
 def _conv_weight_grad_rule(x: Spec, g: Spec, *, kernel, stride, padding, dilation, groups):
     _check_float("conv_weight_grad", x, g)
+    if x.shape[0] != g.shape[0] or x.shape[1] % groups or g.shape[1] % groups:
+        raise ShapeError(
+            f"conv_weight_grad: input of shape {tuple(x.shape)} and gradient of shape "
+            f"{tuple(g.shape)} do not fit groups={groups}"
+        )
     return Spec((g.shape[1], x.shape[1] // groups) + tuple(kernel), x.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
 # conv primitives
 # ---------------------------------------------------------------------------------------------
+def _check_arrays(a, b) -> None:
+    if a.dtype != b.dtype or a.dtype.kind != "f":
+        raise TypeError("conv: floating-point inputs of one dtype expected")  # rule explains
+
+
 def _im2col_t(x, kernel, stride, padding, dilation, out, groups) -> np.ndarray:
     """``(N, C, *S)`` -> contiguous ``(groups, C/groups*prod(kernel), N*prod(out))``.
 
@@ -211,7 +236,9 @@ def _im2col_t(x, kernel, stride, padding, dilation, out, groups) -> np.ndarray:
     view = _windows(xp, kernel, stride, dilation, out)  # (N, C, *K, *O)
     order = (1,) + tuple(range(2, 2 + nd)) + (0,) + tuple(range(2 + nd, 2 + 2 * nd))
     n, c = x.shape[:2]
-    return view.transpose(order).reshape(groups, c // groups * math.prod(kernel), n * math.prod(out))
+    return view.transpose(order).reshape(
+        groups, c // groups * math.prod(kernel), n * math.prod(out)
+    )
 
 
 def _grad_t(g, groups) -> np.ndarray:
@@ -224,6 +251,7 @@ def _grad_t(g, groups) -> np.ndarray:
 @primitive("conv", _conv_rule, saves_inputs=True)
 def _conv(x, w, *, stride, padding, dilation, groups):
     """N-d cross-correlation of ``x (N, C_in, *S)`` with ``w (C_out, C_in/groups, *K)``."""
+    _check_arrays(x, w)
     kernel = w.shape[2:]
     out = _conv_geometry("conv", x.shape, w.shape, stride, padding, dilation, groups)
     n, c_out = x.shape[0], w.shape[0]
@@ -232,15 +260,16 @@ def _conv(x, w, *, stride, padding, dilation, groups):
     res = np.empty((n, c_out, length), x.dtype)
     step = _batch_chunk(n, x.shape[1] * math.prod(kernel) * length * x.itemsize)
     for b in range(0, n, step):
-        cols = _im2col_t(x[b:b + step], kernel, stride, padding, dilation, out, groups)
+        cols = _im2col_t(x[b : b + step], kernel, stride, padding, dilation, out, groups)
         o = np.matmul(w_g, cols)  # (G, C_out/G, nb*L)
-        res[b:b + step] = o.reshape(c_out, -1, length).transpose(1, 0, 2)
+        res[b : b + step] = o.reshape(c_out, -1, length).transpose(1, 0, 2)
     return res.reshape((n, c_out) + out)
 
 
 @primitive("conv_input_grad", _conv_input_grad_rule, saves_inputs=True)
 def _conv_input_grad(g, w, *, size, stride, padding, dilation, groups):
     """Transposed convolution: the adjoint of ``conv`` in its input (``size`` = input size)."""
+    _check_arrays(g, w)
     kernel = tuple(w.shape[2:])
     out = tuple(g.shape[2:])
     nd = len(kernel)
@@ -252,17 +281,18 @@ def _conv_input_grad(g, w, *, size, stride, padding, dilation, groups):
     res = np.empty((n, c_in) + tuple(size), g.dtype)
     step = _batch_chunk(n, c_in * math.prod(kernel) * length * g.itemsize)
     for b in range(0, n, step):
-        gb = g[b:b + step]
+        gb = g[b : b + step]
         cols = np.matmul(w_t, _grad_t(gb, groups))  # (G, C_in/G*KK, nb*L)
         cols = cols.reshape((c_in,) + kernel + (gb.shape[0],) + out)
         cols6 = np.moveaxis(cols, 1 + nd, 0)  # (nb, C_in, *K, *O) view
-        res[b:b + step] = _scatter_windows(cols6, size, kernel, stride, padding, dilation, out)
+        res[b : b + step] = _scatter_windows(cols6, size, kernel, stride, padding, dilation, out)
     return res
 
 
 @primitive("conv_weight_grad", _conv_weight_grad_rule, saves_inputs=True)
 def _conv_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     """The adjoint of ``conv`` in its weight: ``dw`` for input ``x`` and output grad ``g``."""
+    _check_arrays(x, g)
     out = g.shape[2:]
     n, c_in = x.shape[:2]
     c_out = g.shape[1]
@@ -270,13 +300,22 @@ def _conv_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     acc = np.zeros((groups, c_out // groups, c_in // groups * math.prod(kernel)), x.dtype)
     step = _batch_chunk(n, c_in * math.prod(kernel) * length * x.itemsize)
     for b in range(0, n, step):
-        cols = _im2col_t(x[b:b + step], kernel, stride, padding, dilation, out, groups)
-        acc += np.matmul(_grad_t(g[b:b + step], groups), np.swapaxes(cols, 1, 2))
+        cols = _im2col_t(x[b : b + step], kernel, stride, padding, dilation, out, groups)
+        acc += np.matmul(_grad_t(g[b : b + step], groups), np.swapaxes(cols, 1, 2))
     return acc.reshape((c_out, c_in // groups) + tuple(kernel))
 
 
 def _geom(attrs) -> dict:
     return {k: attrs[k] for k in ("stride", "padding", "dilation", "groups")}
+
+
+def _conv_to(x: Tensor, w: Tensor, out: tuple, geom: dict) -> Tensor:
+    """``conv(x, w)`` cropped to spatial size ``out`` (transposed convs with output_padding
+    reach input sizes whose convolution has a few more positions than the gradient)."""
+    y = apply(_conv, x, w, **geom)
+    if tuple(y.shape[2:]) != tuple(out):
+        y = y[(slice(None), slice(None)) + tuple(slice(0, o) for o in out)]
+    return y
 
 
 @_conv.defvjp
@@ -297,7 +336,7 @@ def _(ctx, h):
     geom = _geom(ctx.attrs)
     gg = gw = None
     if ctx.needs_input_grad[0]:
-        gg = apply(_conv, h, w, **geom)
+        gg = _conv_to(h, w, tuple(g.shape[2:]), geom)
     if ctx.needs_input_grad[1]:
         gw = apply(_conv_weight_grad, h, g, kernel=tuple(w.shape[2:]), **geom)
     return gg, gw
@@ -311,28 +350,53 @@ def _(ctx, h):
     if ctx.needs_input_grad[0]:
         gx = apply(_conv_input_grad, g, h, size=tuple(x.shape[2:]), **geom)
     if ctx.needs_input_grad[1]:
-        gg = apply(_conv, x, h, **geom)
+        gg = _conv_to(x, h, tuple(g.shape[2:]), geom)
     return gx, gg
 
 
 def conv(input: Tensor, weight: Tensor, *, stride, padding, dilation, groups) -> Tensor:
     """The ``conv`` primitive (no bias, no argument normalisation): see ``F.conv2d``."""
-    return apply(_conv, input, weight, stride=tuple(stride), padding=tuple(padding),
-                 dilation=tuple(dilation), groups=int(groups))
+    return apply(
+        _conv,
+        input,
+        weight,
+        stride=tuple(stride),
+        padding=tuple(padding),
+        dilation=tuple(dilation),
+        groups=int(groups),
+    )
 
 
-def conv_input_grad(grad: Tensor, weight: Tensor, *, size, stride, padding, dilation,
-                    groups) -> Tensor:
+def conv_input_grad(
+    grad: Tensor, weight: Tensor, *, size, stride, padding, dilation, groups
+) -> Tensor:
     """The ``conv_input_grad`` primitive (transposed convolution to spatial ``size``)."""
-    return apply(_conv_input_grad, grad, weight, size=tuple(size), stride=tuple(stride),
-                 padding=tuple(padding), dilation=tuple(dilation), groups=int(groups))
+    return apply(
+        _conv_input_grad,
+        grad,
+        weight,
+        size=tuple(size),
+        stride=tuple(stride),
+        padding=tuple(padding),
+        dilation=tuple(dilation),
+        groups=int(groups),
+    )
 
 
-def conv_weight_grad(input: Tensor, grad: Tensor, *, kernel, stride, padding, dilation,
-                     groups) -> Tensor:
+def conv_weight_grad(
+    input: Tensor, grad: Tensor, *, kernel, stride, padding, dilation, groups
+) -> Tensor:
     """The ``conv_weight_grad`` primitive."""
-    return apply(_conv_weight_grad, input, grad, kernel=tuple(kernel), stride=tuple(stride),
-                 padding=tuple(padding), dilation=tuple(dilation), groups=int(groups))
+    return apply(
+        _conv_weight_grad,
+        input,
+        grad,
+        kernel=tuple(kernel),
+        stride=tuple(stride),
+        padding=tuple(padding),
+        dilation=tuple(dilation),
+        groups=int(groups),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,14 +470,27 @@ def _(ctx, g):
 
 def im2col(input: Tensor, *, kernel, stride, padding, dilation) -> Tensor:
     """The ``im2col`` primitive (``F.unfold`` without argument normalisation)."""
-    return apply(_im2col, input, kernel=tuple(kernel), stride=tuple(stride),
-                 padding=tuple(padding), dilation=tuple(dilation))
+    return apply(
+        _im2col,
+        input,
+        kernel=tuple(kernel),
+        stride=tuple(stride),
+        padding=tuple(padding),
+        dilation=tuple(dilation),
+    )
 
 
 def col2im(input: Tensor, *, size, kernel, stride, padding, dilation) -> Tensor:
     """The ``col2im`` primitive (``F.fold`` without argument normalisation)."""
-    return apply(_col2im, input, size=tuple(size), kernel=tuple(kernel), stride=tuple(stride),
-                 padding=tuple(padding), dilation=tuple(dilation))
+    return apply(
+        _col2im,
+        input,
+        size=tuple(size),
+        kernel=tuple(kernel),
+        stride=tuple(stride),
+        padding=tuple(padding),
+        dilation=tuple(dilation),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,7 +599,7 @@ def _max_pool(x, *, kernel, stride, padding, dilation, ceil_mode):
             kidx[np.isnan(view[(slice(None), slice(None)) + k])] = pos
     # flat input index = base of the window + offset of the chosen kernel position
     size = x.shape[2:]
-    plane = [math.prod(size[i + 1:]) for i in range(len(size))]
+    plane = [math.prod(size[i + 1 :]) for i in range(len(size))]
     table = np.array(
         [sum(k[i] * dilation[i] * plane[i] for i in range(len(k))) for k in offsets], np.int64
     )
@@ -541,8 +618,15 @@ def _(ctx, g, _gi):
 
 def max_pool(input: Tensor, *, kernel, stride, padding, dilation, ceil_mode) -> tuple:
     """The ``max_pool`` primitive: ``(values, indices)``."""
-    return apply(_max_pool, input, kernel=tuple(kernel), stride=tuple(stride),
-                 padding=tuple(padding), dilation=tuple(dilation), ceil_mode=bool(ceil_mode))
+    return apply(
+        _max_pool,
+        input,
+        kernel=tuple(kernel),
+        stride=tuple(stride),
+        padding=tuple(padding),
+        dilation=tuple(dilation),
+        ceil_mode=bool(ceil_mode),
+    )
 
 
 def _adaptive_ranges(size: int, out: int) -> tuple:
@@ -577,8 +661,8 @@ def _adaptive_max_pool(x, *, output_size):
         shape[2 * i], shape[2 * i + 1] = ix.shape
         idxs.append(ix.reshape(shape))
     g = x[(slice(None), slice(None)) + tuple(idxs)]  # (N, C, O0, K0, O1, K1, ...)
-    order = tuple(range(2)) + tuple(2 + 2 * i for i in range(nd)) + tuple(
-        3 + 2 * i for i in range(nd)
+    order = (
+        tuple(range(2)) + tuple(2 + 2 * i for i in range(nd)) + tuple(3 + 2 * i for i in range(nd))
     )
     g = g.transpose(order)
     lead = g.shape[: 2 + nd]
@@ -630,8 +714,9 @@ def _avg_divisor(size, out, kernel, stride, padding, count_include_pad, divisor_
     return div
 
 
-def _avg_rule(x: Spec, *, kernel, stride, padding, ceil_mode, count_include_pad,
-              divisor_override) -> Spec:
+def _avg_rule(
+    x: Spec, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+) -> Spec:
     if not x.dtype.is_floating_point:
         raise TypeError(f"avg_pool: expected a floating-point input, got {x.dtype}")
     dil = (1,) * len(kernel)
@@ -639,8 +724,9 @@ def _avg_rule(x: Spec, *, kernel, stride, padding, ceil_mode, count_include_pad,
     return Spec(tuple(x.shape[:2]) + out, x.dtype)
 
 
-def _avg_backward_rule(g: Spec, *, size, kernel, stride, padding, ceil_mode,
-                       count_include_pad, divisor_override) -> Spec:
+def _avg_backward_rule(
+    g: Spec, *, size, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+) -> Spec:
     return Spec(tuple(g.shape[:2]) + tuple(size), g.dtype)
 
 
@@ -654,14 +740,16 @@ def _avg_pool(x, *, kernel, stride, padding, ceil_mode, count_include_pad, divis
     for k in itertools.product(*(range(kk) for kk in kernel)):
         v = xp[_kernel_slices(k, stride, dil, out)]
         total = v.copy() if total is None else np.add(total, v, out=total)
-    div = _avg_divisor(x.shape[2:], out, kernel, stride, padding, count_include_pad,
-                       divisor_override)
+    div = _avg_divisor(
+        x.shape[2:], out, kernel, stride, padding, count_include_pad, divisor_override
+    )
     return (total / np.asarray(div, dtype=x.dtype)).astype(x.dtype, copy=False)
 
 
 @primitive("avg_pool_backward", _avg_backward_rule)
-def _avg_pool_backward(g, *, size, kernel, stride, padding, ceil_mode, count_include_pad,
-                       divisor_override):
+def _avg_pool_backward(
+    g, *, size, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+):
     """The adjoint of ``avg_pool``: spread each window's gradient over its pixels."""
     out = g.shape[2:]
     dil = (1,) * len(kernel)
@@ -686,10 +774,17 @@ def _(ctx, h):
     return (apply(_avg_pool, h, **attrs),)
 
 
-def avg_pool(input: Tensor, *, kernel, stride, padding, ceil_mode, count_include_pad,
-             divisor_override) -> Tensor:
+def avg_pool(
+    input: Tensor, *, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+) -> Tensor:
     """The ``avg_pool`` primitive."""
-    return apply(_avg_pool, input, kernel=tuple(kernel), stride=tuple(stride),
-                 padding=tuple(padding), ceil_mode=bool(ceil_mode),
-                 count_include_pad=bool(count_include_pad),
-                 divisor_override=int(divisor_override) if divisor_override else None)
+    return apply(
+        _avg_pool,
+        input,
+        kernel=tuple(kernel),
+        stride=tuple(stride),
+        padding=tuple(padding),
+        ceil_mode=bool(ceil_mode),
+        count_include_pad=bool(count_include_pad),
+        divisor_override=int(divisor_override) if divisor_override else None,
+    )

@@ -84,8 +84,32 @@ def _log_softmax(x, *, axis):
 
 @_log_softmax.defvjp
 def _(ctx, g):
-    y = ctx.outputs[0]
-    return (g - _ew.exp(y) * _sum(g, dim=ctx.attrs["axis"], keepdim=True),)
+    return (apply(_log_softmax_backward, g, ctx.outputs[0], **ctx.attrs),)
+
+
+def _lsm_bwd_rule(g: Spec, y: Spec, *, axis) -> Spec:
+    if tuple(g.shape) != tuple(y.shape):
+        raise ShapeError(f"log_softmax_backward: grad {tuple(g.shape)} vs output {tuple(y.shape)}")
+    return y
+
+
+@primitive("log_softmax_backward", _lsm_bwd_rule, saves_inputs=True)
+def _log_softmax_backward(g, y, *, axis):
+    """``g - exp(y) * sum(g)`` along ``axis``: one NumPy pass for the log_softmax vjp."""
+    e = np.exp(y)
+    e *= g.sum(axis=axis, keepdims=True)
+    np.subtract(g, e, out=e)
+    return e
+
+
+@_log_softmax_backward.defvjp
+def _(ctx, h):
+    g, y = ctx.inputs
+    axis = ctx.attrs["axis"]
+    p = _ew.exp(y)
+    gg = h - _sum(h * p, dim=axis, keepdim=True) if ctx.needs_input_grad[0] else None
+    gy = -(h * p * _sum(g, dim=axis, keepdim=True)) if ctx.needs_input_grad[1] else None
+    return (gg, gy)
 
 
 def _prepare(name: str, input, dim: int, dtype) -> tuple:

@@ -55,7 +55,9 @@ def _conv_padding(op: str, padding, kernel: tuple, stride: tuple, dilation: tupl
         if padding == "valid":
             return ((0, 0),) * nd
         if padding != "same":
-            raise ValueError(f"{op}: invalid padding string {padding!r}, should be 'same' or 'valid'")
+            raise ValueError(
+                f"{op}: invalid padding string {padding!r}, should be 'same' or 'valid'"
+            )
         if any(s != 1 for s in stride):
             raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
         pads = []
@@ -73,9 +75,7 @@ def _add_bias(out: Tensor, bias: Tensor | None, op: str) -> Tensor:
     if bias is None:
         return out
     if bias.dim() != 1 or bias.shape[0] != out.shape[1]:
-        raise ValueError(
-            f"{op}: expected bias of shape ({out.shape[1]},), got {tuple(bias.shape)}"
-        )
+        raise ValueError(f"{op}: expected bias of shape ({out.shape[1]},), got {tuple(bias.shape)}")
     return out + bias.reshape((-1,) + (1,) * (out.dim() - 2))
 
 
@@ -104,8 +104,15 @@ def _convnd(op, nd, input, weight, bias, stride, padding, dilation, groups) -> T
     return out.squeeze(0) if unbatched else out
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """1-D cross-correlation of ``input (N, C_in, L)`` with ``weight (C_out, C_in/groups, k)``.
 
     ``padding`` is an int, a 1-tuple, ``"valid"`` or ``"same"``.
@@ -119,8 +126,15 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convnd("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
+def conv2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """2-D cross-correlation of ``input (N, C_in, H, W)`` with ``weight (C_out, C_in/groups, kH, kW)``.
 
     ``groups=C_in`` gives a depthwise convolution; ``padding="same"`` keeps the spatial size
@@ -137,8 +151,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return _convnd("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv_transposend(op, nd, input, weight, bias, stride, padding, output_padding, groups,
-                      dilation, output_size=None) -> Tensor:
+def _conv_transposend(
+    op, nd, input, weight, bias, stride, padding, output_padding, groups, dilation, output_size=None
+) -> Tensor:
     x, unbatched = _batched(op, input, nd)
     if weight.dim() != nd + 2:
         raise ValueError(
@@ -184,14 +199,29 @@ def _conv_transposend(op, nd, input, weight, bias, stride, padding, output_paddi
         size = want
     if any(s <= 0 for s in size):
         raise ValueError(f"{op}: computed output size {size} is too small")
-    out = _k.conv_input_grad(x, weight, size=size, stride=stride,
-                             padding=tuple((p, p) for p in pad), dilation=dilation, groups=groups)
+    out = _k.conv_input_grad(
+        x,
+        weight,
+        size=size,
+        stride=stride,
+        padding=tuple((p, p) for p in pad),
+        dilation=dilation,
+        groups=groups,
+    )
     out = _add_bias(out, bias, op)
     return out.squeeze(0) if unbatched else out
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose1d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """1-D transposed convolution; ``weight`` is ``(C_in, C_out/groups, k)``.
 
     Example:
@@ -200,12 +230,30 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         >>> F.conv_transpose1d(ember.tensor([[[1.0, 2.0]]]), ember.ones(1, 1, 2), stride=2)
         tensor([[[1., 1., 2., 2.]]])
     """
-    return _conv_transposend("conv_transpose1d", 1, input, weight, bias, stride, padding,
-                             output_padding, groups, dilation)
+    return _conv_transposend(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
-                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose2d(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """2-D transposed convolution (the gradient of ``conv2d`` w.r.t. its input).
 
     ``weight`` is ``(C_in, C_out/groups, kH, kW)``; the output size is
@@ -218,5 +266,15 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         ...                    padding=1, output_padding=1).shape
         ember.Size([1, 2, 14, 14])
     """
-    return _conv_transposend("conv_transpose2d", 2, input, weight, bias, stride, padding,
-                             output_padding, groups, dilation)
+    return _conv_transposend(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )

@@ -25,8 +25,14 @@ from ...tensor import Tensor
 from .conv import _batched, _ntuple
 
 __all__ = [
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
 ]
 
 
@@ -50,19 +56,26 @@ def _pool_args(op, nd, kernel_size, stride, padding, dilation):
     return kernel, stride, padding, dilation
 
 
-def _max_poolnd(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
-                return_indices):
+def _max_poolnd(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     x, unbatched = _batched(op, input, nd)
     kernel, stride, padding, dilation = _pool_args(op, nd, kernel_size, stride, padding, dilation)
-    vals, idx = _k.max_pool(x, kernel=kernel, stride=stride, padding=padding, dilation=dilation,
-                            ceil_mode=ceil_mode)
+    vals, idx = _k.max_pool(
+        x, kernel=kernel, stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode
+    )
     if unbatched:
         vals, idx = vals.squeeze(0), idx.squeeze(0)
     return (vals, idx) if return_indices else vals
 
 
-def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """Max over sliding windows of ``input (N, C, L)``; ``stride`` defaults to ``kernel_size``.
 
     With ``return_indices=True`` also returns the flat position of each maximum in its row.
@@ -73,12 +86,20 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         >>> F.max_pool1d(ember.tensor([[[1.0, 3.0, 2.0, 5.0, 4.0]]]), 2, return_indices=True)
         (tensor([[[3., 5.]]]), tensor([[[1, 3]]]))
     """
-    return _max_poolnd("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
-                       return_indices)
+    return _max_poolnd(
+        "max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False):
+def max_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+):
     """Max over sliding windows of ``input (N, C, H, W)``; indices are flat in ``H * W``.
 
     Example:
@@ -87,23 +108,38 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         >>> F.max_pool2d(ember.ones(2, 3, 7, 7), 2, ceil_mode=True).shape
         ember.Size([2, 3, 4, 4])
     """
-    return _max_poolnd("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
-                       return_indices)
+    return _max_poolnd(
+        "max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices
+    )
 
 
-def _avg_poolnd(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-                divisor_override):
+def _avg_poolnd(
+    op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override
+):
     x, unbatched = _batched(op, input, nd)
     kernel, stride, padding, _ = _pool_args(op, nd, kernel_size, stride, padding, 1)
     if divisor_override is not None and divisor_override == 0:
         raise ValueError(f"{op}: divisor must be not zero")
-    out = _k.avg_pool(x, kernel=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode,
-                      count_include_pad=count_include_pad, divisor_override=divisor_override)
+    out = _k.avg_pool(
+        x,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        divisor_override=divisor_override,
+    )
     return out.squeeze(0) if unbatched else out
 
 
-def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
+def avg_pool1d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
     """Mean over sliding windows of ``input (N, C, L)``.
 
     Example:
@@ -112,12 +148,20 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         >>> F.avg_pool1d(ember.tensor([[[1.0, 2.0, 3.0, 4.0]]]), 2)
         tensor([[[1.5000, 3.5000]]])
     """
-    return _avg_poolnd("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
-                       count_include_pad, None)
+    return _avg_poolnd(
+        "avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode, count_include_pad, None
+    )
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """Mean over sliding windows of ``input (N, C, H, W)``.
 
     ``count_include_pad=False`` divides by the number of real (unpadded) pixels in each window;
@@ -131,8 +175,17 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                 [0.6667, 1.0000, 0.6667],
                 [0.4444, 0.6667, 0.4444]])
     """
-    return _avg_poolnd("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
-                       count_include_pad, divisor_override)
+    return _avg_poolnd(
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
 def _output_size(op: str, output_size, x: Tensor, nd: int) -> tuple:
@@ -162,7 +215,7 @@ def _adaptive_avg_dim(x: Tensor, dim: int, out: int) -> Tensor:
         return x
     if size % out == 0:
         k = size // out
-        shape = tuple(x.shape[:dim]) + (out, k) + tuple(x.shape[dim + 1:])
+        shape = tuple(x.shape[:dim]) + (out, k) + tuple(x.shape[dim + 1 :])
         return x.reshape(shape).mean(dim + 1)
     start, end = _k._adaptive_ranges(size, out)
     lens = end - start

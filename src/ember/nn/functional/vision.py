@@ -58,8 +58,7 @@ def _taps(mode: str, size: int, out: int, scale, align_corners: bool) -> list:
 
         weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
         return [
-            (np.clip(i0.astype(np.int64) - 1 + j, 0, size - 1), w)
-            for j, w in enumerate(weights)
+            (np.clip(i0.astype(np.int64) - 1 + j, 0, size - 1), w) for j, w in enumerate(weights)
         ]
     src = np.maximum(src, 0.0)
     i0 = np.floor(src).astype(np.int64)
@@ -83,9 +82,15 @@ def _resize_dim(x: Tensor, dim: int, taps: list) -> Tensor:
     return out
 
 
-def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
-                antialias: bool = False) -> Tensor:
+def interpolate(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+    antialias: bool = False,
+) -> Tensor:
     """Resize the spatial dimensions of ``input (N, C, *spatial)``.
 
     ``mode`` is ``"nearest"``, ``"nearest-exact"``, ``"linear"`` (3-D input), ``"bilinear"``
@@ -135,7 +140,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 f"interpolate: scale_factor shape must match input shape. Input is {nd}D, "
                 f"scale_factor size is {len(scale_factor)}"
             )
-        sf = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * nd
+        sf = (
+            tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) else (scale_factor,) * nd
+        )
         sf = tuple(float(s) for s in sf)
         out = tuple(int(math.floor(spatial[i] * sf[i])) for i in range(nd))
         scales = (None,) * nd if recompute_scale_factor else sf
@@ -149,7 +156,9 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             x = _adaptive_avg_dim(x, 2 + i, out[i])
         return x
     if not input.dtype.is_floating_point and mode not in ("nearest", "nearest-exact"):
-        raise TypeError(f"interpolate: {mode} mode expects a floating-point input, got {input.dtype}")
+        raise TypeError(
+            f"interpolate: {mode} mode expects a floating-point input, got {input.dtype}"
+        )
     x = input
     for i in range(nd):
         if out[i] == spatial[i] and scales[i] in (None, 1.0):
@@ -158,8 +167,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     return x
 
 
-def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
-             align_corners: bool | None = None) -> Tensor:
+def upsample(
+    input: Tensor,
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+) -> Tensor:
     """Deprecated alias of :func:`interpolate` (kept for PyTorch compatibility).
 
     Example:
@@ -241,10 +255,13 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
         )
     x = input.unsqueeze(0) if input.dim() == 3 else input
     p = _ntuple("unfold", "padding", padding, 2)
-    out = _k.im2col(x, kernel=_ntuple("unfold", "kernel_size", kernel_size, 2),
-                    stride=_ntuple("unfold", "stride", stride, 2),
-                    padding=tuple((v, v) for v in p),
-                    dilation=_ntuple("unfold", "dilation", dilation, 2))
+    out = _k.im2col(
+        x,
+        kernel=_ntuple("unfold", "kernel_size", kernel_size, 2),
+        stride=_ntuple("unfold", "stride", stride, 2),
+        padding=tuple((v, v) for v in p),
+        dilation=_ntuple("unfold", "dilation", dilation, 2),
+    )
     return out.squeeze(0) if input.dim() == 3 else out
 
 
@@ -265,9 +282,12 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
         )
     x = input.unsqueeze(0) if input.dim() == 2 else input
     p = _ntuple("fold", "padding", padding, 2)
-    out = _k.col2im(x, size=_ntuple("fold", "output_size", output_size, 2),
-                    kernel=_ntuple("fold", "kernel_size", kernel_size, 2),
-                    stride=_ntuple("fold", "stride", stride, 2),
-                    padding=tuple((v, v) for v in p),
-                    dilation=_ntuple("fold", "dilation", dilation, 2))
+    out = _k.col2im(
+        x,
+        size=_ntuple("fold", "output_size", output_size, 2),
+        kernel=_ntuple("fold", "kernel_size", kernel_size, 2),
+        stride=_ntuple("fold", "stride", stride, 2),
+        padding=tuple((v, v) for v in p),
+        dilation=_ntuple("fold", "dilation", dilation, 2),
+    )
     return out.squeeze(0) if input.dim() == 2 else out

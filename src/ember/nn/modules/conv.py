@@ -47,20 +47,34 @@ class _ConvNd(Module):
     _nd = 2
     _transposed = False
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 output_padding=0, device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        output_padding=0,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         name = type(self).__name__
         nd = self._nd
         if groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
         if in_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups "
-                             f"({groups})")
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})"
+            )
         if out_channels % groups:
-            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups "
-                             f"({groups})")
+            raise ValueError(
+                f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})"
+            )
         stride = _tuple(stride, nd)
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
@@ -68,7 +82,9 @@ class _ConvNd(Module):
                     f"{name}: invalid padding string {padding!r}, should be 'same' or 'valid'"
                 )
             if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+                raise ValueError(
+                    f"{name}: padding='same' is not supported for strided convolutions"
+                )
         else:
             padding = _tuple(padding, nd)
         if padding_mode not in _PADDING_MODES:
@@ -147,11 +163,34 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     _fn = staticmethod(conv2d)
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, 0, device, dtype)
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            0,
+            device,
+            dtype,
+        )
 
     def _pad_widths(self) -> tuple:
         """``ember.pad`` widths (last dimension first) for the non-zero padding modes."""
@@ -170,10 +209,18 @@ class _Conv(_ConvNd):
         if self.padding_mode != "zeros":
             from ...ops.movement import pad
 
-            return type(self)._fn(pad(input, self._pad_widths(), mode=self.padding_mode), weight,
-                                  bias, self.stride, 0, self.dilation, self.groups)
-        return type(self)._fn(input, weight, bias, self.stride, self.padding, self.dilation,
-                              self.groups)
+            return type(self)._fn(
+                pad(input, self._pad_widths(), mode=self.padding_mode),
+                weight,
+                bias,
+                self.stride,
+                0,
+                self.dilation,
+                self.groups,
+            )
+        return type(self)._fn(
+            input, weight, bias, self.stride, self.padding, self.dilation, self.groups
+        )
 
     def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
@@ -215,13 +262,39 @@ class _ConvTranspose(_ConvNd):
     _transposed = True
     _fn = staticmethod(conv_transpose2d)
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", device=None, dtype=None):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation=1,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
         if isinstance(padding, str):
-            raise ValueError(f"{type(self).__name__}: string padding ({padding!r}) is not supported")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, output_padding, device, dtype)
+            raise ValueError(
+                f"{type(self).__name__}: string padding ({padding!r}) is not supported"
+            )
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device,
+            dtype,
+        )
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         if output_size is None:
@@ -237,8 +310,12 @@ class _ConvTranspose(_ConvNd):
             )
         res = []
         for d in range(nd):
-            lo = ((input.shape[input.dim() - nd + d] - 1) * self.stride[d] - 2 * self.padding[d]
-                  + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            lo = (
+                (input.shape[input.dim() - nd + d] - 1) * self.stride[d]
+                - 2 * self.padding[d]
+                + self.dilation[d] * (self.kernel_size[d] - 1)
+                + 1
+            )
             hi = lo + self.stride[d] - 1
             if not lo <= size[d] <= hi:
                 raise ValueError(
@@ -251,9 +328,16 @@ class _ConvTranspose(_ConvNd):
 
     def forward(self, input: Tensor, output_size=None) -> Tensor:
         self._check_input(input)
-        return type(self)._fn(input, self.weight, self.bias, self.stride, self.padding,
-                              self._output_padding(input, output_size), self.groups,
-                              self.dilation)
+        return type(self)._fn(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self._output_padding(input, output_size),
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvTranspose):
@@ -297,12 +381,33 @@ class LazyConv2d(Conv2d):
         Conv2d(5, 8, kernel_size=(3, 3), stride=(1, 1))
     """
 
-    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
-                 dtype=None):
+    def __init__(
+        self,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device=None,
+        dtype=None,
+    ):
         # build as a 1-channel-per-group conv for validation, then drop the weights
-        super().__init__(groups, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device, dtype)
+        super().__init__(
+            groups,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
         self.in_channels = 0
         self.weight = UninitializedParameter()
         if bias:
