@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ..tensor import Tensor
+
 __all__ = ["Metric", "Mean", "Sum", "MeanMetricWrapper", "to_numpy"]
 
 ArrayLike = Any  # an ember Tensor, a NumPy array, a (nested) list or a scalar
@@ -41,7 +43,7 @@ def to_numpy(x: ArrayLike, dtype: Any = None) -> np.ndarray:
     """
     if x is None:
         return None  # type: ignore[return-value]
-    if hasattr(x, "detach") and hasattr(x, "_data"):  # ember Tensor (avoid importing ember)
+    if isinstance(x, Tensor):
         x = x._data
     arr = np.asarray(x)
     if arr.dtype.kind not in "biufc":  # e.g. bfloat16 / object: go through float64

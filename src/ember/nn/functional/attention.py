@@ -148,7 +148,7 @@ def scaled_dot_product_attention(
         >>> v = ember.tensor([[[1.0, 2.0], [3.0, 4.0]]])
         >>> F.scaled_dot_product_attention(q, q, v, is_causal=True)
         tensor([[[1.0000, 2.0000],
-                 [2.3392, 3.3392]]])
+                 [2.3395, 3.3395]]])
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor) or t.dim() < 2:
