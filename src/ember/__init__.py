@@ -56,7 +56,7 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-_LAZY_SUBMODULES = {"nn", "optim", "data", "utils", "serialization"}
+_LAZY_SUBMODULES = {"nn", "optim", "data", "utils", "serialization", "metrics"}
 
 
 _LAZY_ATTRS = {"save": "serialization", "load": "serialization"}

@@ -46,7 +46,7 @@ def test_lenet_reaches_95_percent_on_mnist_5k():
     model = LeNet()
     opt = ember.optim.Adam(model.parameters(), lr=2e-3)
     start = time.perf_counter()
-    for _ in range(3):
+    for _ in range(4):
         model.train()
         for x, y in loader:
             opt.zero_grad()

@@ -287,7 +287,7 @@ def test_mha_unbatched():
 
 def test_mha_functional_separate_weights_and_static_kv():
     rng = np.random.default_rng(5)
-    q, = arrays(6, (L, N, E))
+    (q,) = arrays(6, (L, N, E))
     sk, sv = arrays(7, (N * H, S, E // H), (N * H, S, E // H))
     w = [rng.standard_normal(s).astype("f4") * 0.3 for s in [(E, E), (E, E), (E, E), (E, E)]]
     b = rng.standard_normal(3 * E).astype("f4") * 0.1
@@ -496,7 +496,9 @@ def test_transformer_init_and_state_dict():
         nn.Transformer.generate_square_subsequent_mask(4).numpy(),
         torch.nn.Transformer.generate_square_subsequent_mask(4).numpy(),
     )
-    assert repr(nn.TransformerEncoderLayer(4, 2, 8)) == repr(torch.nn.TransformerEncoderLayer(4, 2, 8))
+    assert repr(nn.TransformerEncoderLayer(4, 2, 8)) == repr(
+        torch.nn.TransformerEncoderLayer(4, 2, 8)
+    )
 
 
 def test_transformer_errors():

@@ -53,7 +53,10 @@ class BackupAndRestore(Callback):
     FILENAME = "backup.safetensors"
 
     def __init__(
-        self, backup_dir: str | os.PathLike, save_freq: str = "epoch", delete_checkpoint: bool = True
+        self,
+        backup_dir: str | os.PathLike,
+        save_freq: str = "epoch",
+        delete_checkpoint: bool = True,
     ) -> None:
         super().__init__()
         if save_freq != "epoch":

@@ -167,8 +167,7 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             if not isinstance(cb, Callback):
                 raise TypeError(
-                    f"callbacks must be ember.callbacks.Callback instances, got "
-                    f"{type(cb).__name__}"
+                    f"callbacks must be ember.callbacks.Callback instances, got {type(cb).__name__}"
                 )
         self.history: History | None = next(
             (c for c in self.callbacks if isinstance(c, History)), None

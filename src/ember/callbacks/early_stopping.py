@@ -34,7 +34,9 @@ def restore_state(model, snapshot: dict) -> None:
     """Load a :func:`snapshot_state` back into ``model``."""
     import ember
 
-    model.load_state_dict({k: ember.from_numpy(np.array(v, copy=True)) for k, v in snapshot.items()})
+    model.load_state_dict(
+        {k: ember.from_numpy(np.array(v, copy=True)) for k, v in snapshot.items()}
+    )
 
 
 class EarlyStopping(Callback):

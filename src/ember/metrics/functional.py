@@ -88,9 +88,9 @@ def _match_shapes(yp: np.ndarray, yt: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _is_sparse(yp: np.ndarray, yt: np.ndarray) -> bool:
-    """``(..., C)`` scores with integer labels of shape ``(...)`` or ``(..., 1)``."""
+    """``(..., C)`` scores (C > 1) with integer labels of shape ``(...)`` or ``(..., 1)``."""
     if yp.ndim == yt.ndim + 1 and yp.shape[:-1] == yt.shape:
-        return True
+        return yp.shape[-1] > 1  # a single score column is a binary problem
     return (
         yp.ndim == yt.ndim
         and yp.ndim >= 1
@@ -549,6 +549,8 @@ def _label_pairs(y_pred, y_true, threshold, from_logits, num_classes):
         else:
             pred, true = _as_labels(yp), _as_labels(yt)
             c = int(max(pred.max(initial=0), true.max(initial=0))) + 1
+            if num_classes is not None:  # labels must fit a given number of classes
+                c = num_classes
     k = max(c, num_classes or 0)
     _check_labels(pred, k)
     _check_labels(true, k)

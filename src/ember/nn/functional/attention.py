@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -65,6 +66,14 @@ def _probs_rule(q: Spec, k: Spec, *bias: Spec, scale, causal) -> Spec:
     return Spec(_probs_shape(q.shape, k.shape, bias[0].shape if bias else None), q.dtype)
 
 
+@functools.lru_cache(maxsize=16)
+def _causal_bias(l_: int, s_: int, dtype) -> np.ndarray:
+    """``(L, S)`` additive mask: 0 on and below the diagonal, -inf above (read-only, cached)."""
+    bias = np.where(np.tri(l_, s_, dtype=bool), 0, -np.inf).astype(dtype)
+    bias.flags.writeable = False
+    return bias
+
+
 @primitive("attention_probs", _probs_rule, saves_inputs=(0, 1), saves_outputs=True)
 def _attention_probs(q, k, *bias, scale, causal):
     """``softmax(q @ k^T * scale + bias)`` over the last dim, upper triangle masked when
@@ -74,8 +83,7 @@ def _attention_probs(q, k, *bias, scale, causal):
     if bias:
         s = s + bias[0]
     if causal:
-        l_, s_ = s.shape[-2:]
-        s[..., ~np.tri(l_, s_, dtype=bool)] = -np.inf
+        s += _causal_bias(*s.shape[-2:], s.dtype)
     m = s.max(axis=-1, keepdims=True)
     m[~np.isfinite(m)] = 0
     s -= m
@@ -350,8 +358,16 @@ def multi_head_attention_forward(
     elif (bias_k is None) != (bias_v is None):
         raise AssertionError("bias_k and bias_v must both be set or both be None")
     q = q.reshape(tgt_len, bsz * num_heads, head_dim).transpose(0, 1)
-    k = k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_k is None else static_k
-    v = v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1) if static_v is None else static_v
+    k = (
+        k.reshape(k.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+        if static_k is None
+        else static_k
+    )
+    v = (
+        v.reshape(v.shape[0], bsz * num_heads, head_dim).transpose(0, 1)
+        if static_v is None
+        else static_v
+    )
     for name, s in (("static_k", static_k), ("static_v", static_v)):
         if s is not None and (s.shape[0] != bsz * num_heads or s.shape[2] != head_dim):
             raise AssertionError(
@@ -447,8 +463,7 @@ def _mha_shape_check(query, key, value, key_padding_mask, attn_mask, num_heads) 
             expected = (num_heads, query.shape[0], key.shape[0])
             if attn_mask.dim() == 3 and tuple(attn_mask.shape) != expected:
                 raise AssertionError(
-                    f"Expected `attn_mask` shape to be {expected} but got "
-                    f"{tuple(attn_mask.shape)}"
+                    f"Expected `attn_mask` shape to be {expected} but got {tuple(attn_mask.shape)}"
                 )
         return False
     raise AssertionError(

@@ -202,7 +202,9 @@ class RNNBase(Module):
                 f"{hidden_size}"
             )
         if proj_size and mode != "LSTM":
-            raise ValueError(f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU")
+            raise ValueError(
+                f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU"
+            )
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -291,7 +293,9 @@ class RNNBase(Module):
             batch = sizes[0]
             x = data
             if x.dim() != 2:
-                raise RuntimeError(f"{name}: packed input data must have 2 dimensions, got {x.dim()}")
+                raise RuntimeError(
+                    f"{name}: packed input data must have 2 dimensions, got {x.dim()}"
+                )
             batched = True
         else:
             sizes = sorted_indices = unsorted_indices = None

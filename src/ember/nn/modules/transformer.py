@@ -136,7 +136,9 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(_empty(3 * embed_dim, dtype=dtype))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(
+            embed_dim, embed_dim, bias=bias, dtype=dtype
+        )
         if add_bias_kv:
             self.bias_k = Parameter(_empty(1, 1, embed_dim, dtype=dtype))
             self.bias_v = Parameter(_empty(1, 1, embed_dim, dtype=dtype))
@@ -404,7 +406,8 @@ class TransformerDecoderLayer(Module):
         else:
             x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
             x = self.norm2(
-                x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal)
+                x
+                + self._mha_block(x, memory, memory_mask, memory_key_padding_mask, memory_is_causal)
             )
             x = self.norm3(x + self._ff_block(x))
         return x
@@ -613,9 +616,10 @@ class Transformer(Module):
         memory_is_causal: bool = False,
     ) -> Tensor:
         batched = src.dim() == 3
-        if batched and src.shape[0 if self.batch_first else 1] != tgt.shape[
-            0 if self.batch_first else 1
-        ]:
+        if (
+            batched
+            and src.shape[0 if self.batch_first else 1] != tgt.shape[0 if self.batch_first else 1]
+        ):
             raise RuntimeError(
                 f"Transformer: the batch number of src {tuple(src.shape)} and tgt "
                 f"{tuple(tgt.shape)} must be equal"
