@@ -3,7 +3,9 @@
 Timing (:func:`measure`): the first step is timed on its own (for JAX, TensorFlow, tinygrad
 and ``torch.compile`` it includes tracing/compiling), then the workload warms up (at least 3
 steps and 0.5 s), then runs ``reps`` (5) repetitions of the same number of steps, that number
-being at least ``min_steps`` (30) and enough for a repetition to last ``min_time`` (2 s); the
+being at least ``min_steps`` (30) and enough for a repetition to last ``min_time`` (2 s),
+unless a step is so slow that 30 of them would pass ``max_rep_time`` (8 s): then a
+repetition is as many steps as fit in it (at least 1; ``steps_per_rep`` in the JSON). The
 reported time is the median over the repetitions of (repetition time / steps). Every step is
 synchronised (the loss or the output is ready when ``sync`` returns), as in a training loop
 that logs its loss.
@@ -43,6 +45,7 @@ def measure(
     reps: int = 5,
     min_steps: int = 30,
     min_time: float = 2.0,
+    max_rep_time: float = 8.0,
     warmup_time: float = 0.5,
     smoke: bool = False,
 ) -> dict:
@@ -75,6 +78,8 @@ def measure(
         n += 1
     est = (time.perf_counter() - t0) / n
     steps = max(min_steps, math.ceil(min_time / max(est, 1e-9)))
+    if steps * est > max_rep_time:  # very slow steps: cap a repetition's length (noted in JSON)
+        steps = max(1, math.floor(max_rep_time / est))
     rep_ms = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -125,6 +130,7 @@ def child_main(framework: str, build) -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--min-steps", type=int, default=30)
     ap.add_argument("--min-time", type=float, default=2.0)
+    ap.add_argument("--max-rep-time", type=float, default=8.0)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--compile", action="store_true", help="torch only: torch.compile")
     args = ap.parse_args()
@@ -143,6 +149,7 @@ def child_main(framework: str, build) -> None:
                 reps=args.reps,
                 min_steps=args.min_steps,
                 min_time=args.min_time,
+                max_rep_time=args.max_rep_time,
                 smoke=args.smoke,
             )
         )

@@ -125,8 +125,8 @@ def build(args, arrays):
                 lab.reshape(-1)
             )
             loss.backward()
-            opt.step()
-            return loss.realize()
+            # realize the loss together with the update, so it is the loss before the step
+            return loss.realize(*opt.schedule_step())
 
     def step():
         return train_step(x, y)

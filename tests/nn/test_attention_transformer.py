@@ -6,11 +6,11 @@ eval mode. Masks: bool and float, key padding, causal (flag and explicit)."""
 
 import numpy as np
 import pytest
-from opinfo import requires_torch, torch
 
 import ember
 import ember.nn.functional as F
 from ember import nn
+from opinfo import requires_torch, torch
 
 pytestmark = requires_torch
 RTOL = ATOL = 1e-5

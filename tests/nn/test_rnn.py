@@ -6,11 +6,11 @@ import itertools
 
 import numpy as np
 import pytest
-from opinfo import requires_torch, torch
 
 import ember
 from ember import nn
 from ember.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from opinfo import requires_torch, torch
 
 pytestmark = requires_torch
 RTOL = ATOL = 1e-5

@@ -9,7 +9,7 @@ import pytest
 from _helpers import blobs, mlp
 
 import ember
-from ember import callbacks, nn
+from ember import callbacks
 from ember.serialization import load
 from ember.training import Model
 
@@ -398,4 +398,3 @@ def test_callback_type_errors():
         callbacks.CallbackList([object()])
     with pytest.raises(TypeError):
         callbacks.LambdaCallback(on_epoch_ending=print)
-    nn.Module()  # keep the import used

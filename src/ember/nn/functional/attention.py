@@ -3,9 +3,11 @@
 The attention core ``softmax(q @ k^T * scale + mask)`` is one fused primitive,
 ``attention_probs``: a single NumPy pass forward (scores, mask, causal fill and a *safe*
 softmax, where a row whose keys are all masked gives zeros instead of NaN, as PyTorch's SDPA
-does) and a vjp written in ember ops (so grad-of-grad works). Measured on a GPT-like block
-stack it makes the forward+backward of the attention core about 1.6x faster than the
-equivalent chain of six ops (see the module docstring of ``ember.nn.modules.transformer``).
+does) and a vjp written in ember ops (so grad-of-grad works). Measured on the attention core of a
+GPT-like block (batch 16, 4 heads, 64x64 scores, head dim 32, causal), forward+backward takes
+about 12 ms against 17-19 ms for the chain matmul, mul, masked_fill, softmax (forward alone
+2.2-2.7 ms against 5.6 ms). Composite ops would also need a data-dependent branch for the
+fully-masked rows.
 
 Example:
     >>> import ember
