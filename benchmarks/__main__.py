@@ -294,9 +294,7 @@ def main(argv=None) -> int:
             "max_rep_time_s": args.max_rep_time,
             "dtype": "float32",
         },
-        "workloads": {
-            w: {**workloads.WORKLOADS[w], "flops": workloads.flops(w)} for w in names
-        },
+        "workloads": {w: {**workloads.WORKLOADS[w], "flops": workloads.flops(w)} for w in names},
         "frameworks": {},
         "results": [],
     }
@@ -312,7 +310,9 @@ def main(argv=None) -> int:
 
         base_env = child_env("ember", args.threads, scratch)
         try:
-            sg = _probe(sys.executable, base_env, ["sgemm", "--seconds", "0.3" if args.smoke else "2"])
+            sg = _probe(
+                sys.executable, base_env, ["sgemm", "--seconds", "0.3" if args.smoke else "2"]
+            )
             results["sgemm_gflops"] = sg["gflops"]
             results["machine"]["numpy"] = sg["numpy"]
             _log(f"NumPy sgemm: {sg['gflops']:.1f} GFLOP/s ({args.threads} threads)")

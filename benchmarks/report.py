@@ -128,7 +128,9 @@ def markdown(results: dict) -> str:
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
 
-    simple_table("**First step (ms)**: includes tracing/compiling where there is one.", "first_step_ms")
+    simple_table(
+        "**First step (ms)**: includes tracing/compiling where there is one.", "first_step_ms"
+    )
     simple_table("**Peak RSS (MiB)** of the process that ran the workload.", "peak_rss_mb")
 
     agree = loss_agreement(results)
@@ -186,3 +188,23 @@ def update_docs(path: str, md: str) -> None:
         text = "# Benchmarks\n\n" + block + "\n"
     with open(path, "w") as f:
         f.write(text)
+
+
+def main(argv=None) -> None:
+    """``python -m benchmarks.report RESULTS.json [--update-docs docs/benchmarks.md]``."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description="render a benchmark results JSON as Markdown")
+    ap.add_argument("results")
+    ap.add_argument("--update-docs", default=None, metavar="PATH")
+    args = ap.parse_args(argv)
+    with open(args.results) as f:
+        md = markdown(json.load(f))
+    if args.update_docs:
+        update_docs(args.update_docs, md)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

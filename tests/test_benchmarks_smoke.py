@@ -60,7 +60,6 @@ def test_smoke_writes_markdown_and_metadata(smoke):
 def test_workload_arrays_are_deterministic_and_layouts_agree():
     sys.path.insert(0, str(REPO))
     import numpy as np
-
     from benchmarks import workloads
 
     a = workloads.make_arrays("cnn_train")

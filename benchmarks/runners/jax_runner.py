@@ -38,13 +38,16 @@ def build(args, arrays):
     def layer_norm(p, name, h):
         mu = h.mean(-1, keepdims=True)
         var = ((h - mu) ** 2).mean(-1, keepdims=True)
-        return (h - mu) * jax.lax.rsqrt(var + workloads.LN_EPS) * p[name + ".weight"] + p[
-            name + ".bias"
-        ]
+        h = (h - mu) * jax.lax.rsqrt(var + workloads.LN_EPS)
+        return h * p[name + ".weight"] + p[name + ".bias"]
 
     def conv(p, name, h):
         out = jax.lax.conv_general_dilated(
-            h, p[name + ".weight"], (1, 1), ((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC")
+            h,
+            p[name + ".weight"],
+            (1, 1),
+            ((1, 1), (1, 1)),
+            dimension_numbers=("NHWC", "HWIO", "NHWC"),
         )
         return out + p[name + ".bias"]
 

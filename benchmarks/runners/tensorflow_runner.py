@@ -37,9 +37,8 @@ def build(args, arrays):
 
     def layer_norm(name, h):
         mu, var = tf.nn.moments(h, axes=[-1], keepdims=True)
-        return (h - mu) * tf.math.rsqrt(var + workloads.LN_EPS) * params[
-            name + ".weight"
-        ] + params[name + ".bias"]
+        h = (h - mu) * tf.math.rsqrt(var + workloads.LN_EPS)
+        return h * params[name + ".weight"] + params[name + ".bias"]
 
     def conv(name, h):
         out = tf.nn.conv2d(h, params[name + ".weight"], strides=1, padding="SAME")

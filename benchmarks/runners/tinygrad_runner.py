@@ -23,8 +23,7 @@ def build(args, arrays):
     spec = workloads.WORKLOADS[args.workload]
     model = spec["model"]
     params = {
-        k: Tensor(np.ascontiguousarray(v)).realize()
-        for k, v in workloads.params_of(arrays).items()
+        k: Tensor(np.ascontiguousarray(v)).realize() for k, v in workloads.params_of(arrays).items()
     }
     x = Tensor(np.asarray(arrays["x"]).astype(np.int32 if model == "gpt" else np.float32))
     y = Tensor(np.asarray(arrays["y"]).astype(np.int32))

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from ... import dtypes as _dt
 from ..._dispatch import apply
 from ...ops._helpers import sum_to_shape
 from ...registry import ShapeError, Spec, primitive
@@ -122,7 +123,7 @@ def _mask_bias(attn_mask: Tensor, dtype) -> Tensor:
 
     if attn_mask.dtype.is_floating_point:
         return attn_mask if attn_mask.dtype == dtype else attn_mask.to(dtype)
-    if str(attn_mask.dtype) != "ember.bool":
+    if attn_mask.dtype != _dt.bool:
         raise TypeError(
             f"scaled_dot_product_attention: attn_mask must be bool or floating point, got "
             f"{attn_mask.dtype}"
@@ -204,7 +205,7 @@ def _canonical_mask(mask: Tensor | None, dtype) -> Tensor | None:
         return None
     if mask.dtype.is_floating_point:
         return mask
-    if str(mask.dtype) != "ember.bool":
+    if mask.dtype != _dt.bool:
         raise AssertionError("only bool and floating types of masks are supported")
     return zeros(mask.shape, dtype=dtype).masked_fill(mask, -math.inf)
 
