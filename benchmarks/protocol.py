@@ -1,12 +1,14 @@
 """Measurement protocol shared by every runner, and the small probes the parent runs.
 
 Timing (:func:`measure`): the first step is timed on its own (for JAX, TensorFlow, tinygrad
-and ``torch.compile`` it includes tracing/compiling), then the workload warms up (at least 3
-steps and 0.5 s), then runs ``reps`` (5) repetitions of the same number of steps, that number
+and ``torch.compile`` it includes tracing/compiling), then the workload warms up (at least 2
+more steps and 0.5 s), then runs ``reps`` (5) repetitions of the same number of steps, that number
 being at least ``min_steps`` (30) and enough for a repetition to last ``min_time`` (2 s),
-unless a step is so slow that 30 of them would pass ``max_rep_time`` (8 s): then a
+unless a step is so slow that 30 of them would pass ``max_rep_time`` (5 s): then a
 repetition is as many steps as fit in it (at least 1; ``steps_per_rep`` in the JSON). The
-reported time is the median over the repetitions of (repetition time / steps). Every step is
+reported time is the median over the repetitions of (repetition time / steps); the CPU
+time of the process (all its threads) per step is reported beside it (``cpu_ms_per_step``),
+which other load on the machine disturbs less than wall time. Every step is
 synchronised (the loss or the output is ready when ``sync`` returns), as in a training loop
 that logs its loss.
 
@@ -45,7 +47,7 @@ def measure(
     reps: int = 5,
     min_steps: int = 30,
     min_time: float = 2.0,
-    max_rep_time: float = 8.0,
+    max_rep_time: float = 5.0,
     warmup_time: float = 0.5,
     smoke: bool = False,
 ) -> dict:
@@ -57,6 +59,7 @@ def measure(
     first = time.perf_counter() - t0
     loss0 = float(value(out))  # now: a jitted step may reuse its output buffers later
     if smoke:  # 2 steps in all: the first, and one timed one
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = step()
         sync(out)
@@ -64,6 +67,7 @@ def measure(
         return {
             "first_step_ms": first * 1e3,
             "ms_per_step": dt * 1e3,
+            "cpu_ms_per_step": (time.process_time() - c0) * 1e3,
             "rep_ms": [dt * 1e3],
             "steps_per_rep": 1,
             "reps": 1,
@@ -72,7 +76,7 @@ def measure(
         }
     n = 0
     t0 = time.perf_counter()
-    while n < 3 or time.perf_counter() - t0 < warmup_time:
+    while n < 2 or time.perf_counter() - t0 < warmup_time:
         out = step()
         sync(out)
         n += 1
@@ -80,16 +84,19 @@ def measure(
     steps = max(min_steps, math.ceil(min_time / max(est, 1e-9)))
     if steps * est > max_rep_time:  # very slow steps: cap a repetition's length (noted in JSON)
         steps = max(1, math.floor(max_rep_time / est))
-    rep_ms = []
+    rep_ms, cpu_ms = [], []
     for _ in range(reps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         for _ in range(steps):
             out = step()
             sync(out)
         rep_ms.append((time.perf_counter() - t0) / steps * 1e3)
+        cpu_ms.append((time.process_time() - c0) / steps * 1e3)
     return {
         "first_step_ms": first * 1e3,
         "ms_per_step": statistics.median(rep_ms),
+        "cpu_ms_per_step": statistics.median(cpu_ms),
         "rep_ms": rep_ms,
         "steps_per_rep": steps,
         "reps": reps,
@@ -130,7 +137,7 @@ def child_main(framework: str, build) -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--min-steps", type=int, default=30)
     ap.add_argument("--min-time", type=float, default=2.0)
-    ap.add_argument("--max-rep-time", type=float, default=8.0)
+    ap.add_argument("--max-rep-time", type=float, default=5.0)
     ap.add_argument("--smoke", action="store_true")
     ap.add_argument("--compile", action="store_true", help="torch only: torch.compile")
     args = ap.parse_args()
@@ -161,6 +168,10 @@ def child_main(framework: str, build) -> None:
         result["error"] = f"{type(e).__name__}: {e}".strip()[:2000]
         result["traceback"] = traceback.format_exc()[-4000:]
     result["peak_rss_mb"] = peak_rss_mb()
+    try:  # other processes on the machine inflate wall times: keep the 1-minute load
+        result["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    except OSError:
+        pass
     with open(args.out, "w") as f:
         json.dump(result, f)
 

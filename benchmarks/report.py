@@ -131,7 +131,20 @@ def markdown(results: dict) -> str:
     simple_table(
         "**First step (ms)**: includes tracing/compiling where there is one.", "first_step_ms"
     )
+    simple_table(
+        "**CPU time per step (ms)**: user + system time of the process, all threads "
+        "(with 2 threads, up to 2x the wall time).",
+        "cpu_ms_per_step",
+    )
     simple_table("**Peak RSS (MiB)** of the process that ran the workload.", "peak_rss_mb")
+    loads = [r["loadavg_1m"] for r in results["results"] if "loadavg_1m" in r]
+    if loads:
+        lines += [
+            f"1-minute load average seen by the workloads: {min(loads):.1f} to "
+            f"{max(loads):.1f} (the machine has {m.get('cpu_count')} CPUs; a load above that "
+            "means other processes competed for them and inflated the wall times).",
+            "",
+        ]
 
     agree = loss_agreement(results)
     lines += [

@@ -129,12 +129,6 @@ def param_shapes(model: str) -> dict[str, tuple[int, ...]]:
     raise ValueError(f"unknown model {model!r}")
 
 
-def _fan_in(name: str, shape: tuple[int, ...]) -> int:
-    if len(shape) == 1:  # bias: fan-in of the matching weight is passed by the caller
-        raise ValueError(name)
-    return int(math.prod(shape[1:]))
-
-
 def make_arrays(workload: str, seed: int = SEED) -> dict:
     """Initial weights (``p.<name>``) and data (``x``, ``y``) of one workload, as NumPy arrays.
 
@@ -149,7 +143,7 @@ def make_arrays(workload: str, seed: int = SEED) -> dict:
     rng = np.random.default_rng([seed, ["mlp", "cnn", "gpt"].index(model)])
     out: dict = {}
     shapes = param_shapes(model)
-    last_fan = 1
+    fan_in = 1  # a bias uses the fan-in of the weight registered just before it
     for name, shape in shapes.items():
         if name.endswith(("ln1.weight", "ln2.weight", "lnf.weight")):
             arr = np.ones(shape, np.float32)
@@ -159,8 +153,8 @@ def make_arrays(workload: str, seed: int = SEED) -> dict:
             arr = rng.standard_normal(shape, dtype=np.float32)
         else:
             if len(shape) > 1:
-                last_fan = _fan_in(name, shape)
-            bound = 1.0 / math.sqrt(last_fan)
+                fan_in = int(math.prod(shape[1:]))
+            bound = 1.0 / math.sqrt(fan_in)
             arr = rng.uniform(-bound, bound, size=shape).astype(np.float32)
         out["p." + name] = arr
     drng = np.random.default_rng([seed, 100 + list(WORKLOADS).index(workload)])

@@ -56,10 +56,19 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-_LAZY_SUBMODULES = {"nn", "optim", "data", "utils", "serialization", "metrics"}
+_LAZY_SUBMODULES = {
+    "nn",
+    "optim",
+    "data",
+    "utils",
+    "serialization",
+    "metrics",
+    "training",
+    "callbacks",
+}
 
 
-_LAZY_ATTRS = {"save": "serialization", "load": "serialization"}
+_LAZY_ATTRS = {"save": "serialization", "load": "serialization", "Model": "training"}
 
 
 def __getattr__(name: str):

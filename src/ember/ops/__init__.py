@@ -8,5 +8,6 @@ from . import (  # noqa: F401 - importing registers the primitives
     movement,
     nn_kernels,
     reduce,
+    rnn_kernels,
     view_scatter,
 )

@@ -64,16 +64,14 @@ def _rnn_step(act):
 
 
 def _lstm_step(xg, state, w_hh_t, b_hh, w_hr_t):
-    from ...ops.elementwise import sigmoid, tanh
     from ...ops.linalg import matmul
+    from ...ops.rnn_kernels import lstm_cell
 
     h, c = state
     gates = xg + matmul(h, w_hh_t)
     if b_hh is not None:
         gates = gates + b_hh
-    i, f, g, o = gates.chunk(4, dim=-1)
-    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-    h = sigmoid(o) * tanh(c)
+    h, c = lstm_cell(gates, c)
     if w_hr_t is not None:
         h = matmul(h, w_hr_t)
     return (h, c)
