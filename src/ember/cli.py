@@ -127,6 +127,26 @@ def _run_info(args: argparse.Namespace) -> int:
 register_command("info", "show versions, backends, threads and BLAS", _info_arguments, _run_info)
 
 
+def _quickstart_arguments(parser: argparse.ArgumentParser) -> None:
+    from .quickstart import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_quickstart(args: argparse.Namespace) -> int:
+    from .quickstart import run
+
+    return run(args)
+
+
+register_command(
+    "quickstart",
+    "train a small CNN on the bundled Digits data and save weights, plot and logs",
+    _quickstart_arguments,
+    _run_quickstart,
+)
+
+
 # -- entry point -------------------------------------------------------------------------------
 def _version() -> str:
     from ember._version import __version__
