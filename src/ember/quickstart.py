@@ -60,8 +60,9 @@ def _stack(dataset) -> tuple:
     return images, labels
 
 
-def run_quickstart(out: str | Path = "ember-quickstart", epochs: int = 12, seed: int = 0,
-                   verbose: int = 1) -> dict:
+def run_quickstart(
+    out: str | Path = "ember-quickstart", epochs: int = 12, seed: int = 0, verbose: int = 1
+) -> dict:
     """Train, evaluate and save; returns a dict with the accuracy, time and written paths."""
     from ember.callbacks import TensorBoard
     from ember.data.datasets import Digits
@@ -115,8 +116,11 @@ def run_quickstart(out: str | Path = "ember-quickstart", epochs: int = 12, seed:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", default="ember-quickstart",
-                        help="folder for the weights, plot and logs (default: ./ember-quickstart)")
+    parser.add_argument(
+        "--out",
+        default="ember-quickstart",
+        help="folder for the weights, plot and logs (default: ./ember-quickstart)",
+    )
     parser.add_argument("--epochs", type=int, default=12, help="training epochs (default: 12)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -127,10 +131,13 @@ def run(args: argparse.Namespace) -> int:
         print("ember quickstart: --epochs must be at least 1")
         return 2
     print(f"ember quickstart: training a small CNN on the 8x8 Digits data ({args.epochs} epochs)")
-    res = run_quickstart(args.out, epochs=args.epochs, seed=args.seed,
-                         verbose=0 if args.quiet else 1)
-    print(f"test accuracy: {res['test_accuracy']:.4f}  (test loss {res['test_loss']:.4f}, "
-          f"trained in {res['train_seconds']:.1f} s)")
+    res = run_quickstart(
+        args.out, epochs=args.epochs, seed=args.seed, verbose=0 if args.quiet else 1
+    )
+    print(
+        f"test accuracy: {res['test_accuracy']:.4f}  (test loss {res['test_loss']:.4f}, "
+        f"trained in {res['train_seconds']:.1f} s)"
+    )
     for what, path in res["written"].items():
         print(f"wrote {what}: {path}")
     for note in res["notes"]:

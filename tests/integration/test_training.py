@@ -41,8 +41,9 @@ def test_lenet_reaches_95_percent_on_mnist_5k():
     order = np.random.default_rng(0).permutation(len(labels))
     train, test = order[:4000], order[4000:]
     ds = ember.data.TensorDataset(ember.tensor(images[train]), ember.tensor(labels[train]))
-    loader = ember.data.DataLoader(ds, batch_size=64, shuffle=True,
-                                   generator=ember.Generator().manual_seed(0))
+    loader = ember.data.DataLoader(
+        ds, batch_size=64, shuffle=True, generator=ember.Generator().manual_seed(0)
+    )
     model = LeNet()
     opt = ember.optim.Adam(model.parameters(), lr=2e-3)
     start = time.perf_counter()
@@ -110,5 +111,7 @@ def test_char_lstm_learns_tiny_shakespeare():
             losses.append(F.cross_entropy(model(x).reshape(-1, len(chars)), y.reshape(-1)).item())
     val_loss = float(np.mean(losses))
     elapsed = time.perf_counter() - start
-    print(f"char-LSTM tiny shakespeare: validation loss {val_loss:.3f} nats/char in {elapsed:.1f} s")
+    print(
+        f"char-LSTM tiny shakespeare: validation loss {val_loss:.3f} nats/char in {elapsed:.1f} s"
+    )
     assert val_loss < 2.3

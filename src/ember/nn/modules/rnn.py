@@ -7,7 +7,10 @@ converted ``torch`` state_dict loads unchanged. Every parameter starts as
 ``U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))``, PyTorch's default.
 
 The input projection of a whole sequence is one matrix product per layer and direction;
-only the hidden-to-hidden product and the gate arithmetic run per time step. Inputs may be
+only the hidden-to-hidden product and the gate arithmetic run per time step. For an LSTM on a
+padded batch without ``proj_size`` the whole recurrence of a layer and direction is one fused
+primitive (:func:`~ember.ops.rnn_kernels.lstm_sequence`, backward included; it does not support
+double backward); packed input and projections use the per-step path. Inputs may be
 ``(L, N, H_in)`` (``(N, L, H_in)`` with ``batch_first``), unbatched ``(L, H_in)``, or a
 :class:`~ember.nn.utils.rnn.PackedSequence`.
 
@@ -150,6 +153,10 @@ def _run_direction(step, xg_steps, state, weights, sizes, reverse):
 class RNNBase(Module):
     """Base class of :class:`RNN`, :class:`LSTM` and :class:`GRU` (``mode`` is ``"RNN_TANH"``,
     ``"RNN_RELU"``, ``"LSTM"`` or ``"GRU"``)."""
+
+    #: run a padded LSTM without projections through the fused ``lstm_sequence`` kernel (set
+    #: False on an instance to force the per-step path that packed input and projections use)
+    _fused = True
 
     def __init__(
         self,
@@ -371,10 +378,13 @@ class RNNBase(Module):
 
     def _run(self, x, states, sizes):
         from ...ops.movement import cat, stack
+        from ...ops.rnn_kernels import lstm_sequence
         from ..functional.dropout import dropout
         from ..functional.linear import linear
 
         step = _step_fn(self.mode)
+        # a padded LSTM without projections runs each layer and direction as one fused primitive
+        fused = self.mode == "LSTM" and sizes is None and not self.proj_size and self._fused
         num_directions = 2 if self.bidirectional else 1
         nstate = len(states)
         finals = [[] for _ in range(nstate)]
@@ -396,8 +406,16 @@ class RNNBase(Module):
                 else:
                     xg = linear(layer_in, w_ih, b_ih)
                     b_step = b_hh
-                steps = xg.split(sizes, 0) if sizes is not None else xg.unbind(0)
                 state = tuple(s[idx] for s in states)
+                if fused:
+                    hs, h_n, c_n = lstm_sequence(
+                        xg, state[0], state[1], w_hh, reverse=direction == 1
+                    )
+                    outputs.append(hs)
+                    finals[0].append(h_n)
+                    finals[1].append(c_n)
+                    continue
+                steps = xg.split(sizes, 0) if sizes is not None else xg.unbind(0)
                 weights = (w_hh.t(), b_step, w_hr.t() if w_hr is not None else None)
                 outs, final = _run_direction(step, steps, state, weights, sizes, direction == 1)
                 outputs.append(cat(outs, 0) if sizes is not None else stack(outs, 0))
