@@ -164,3 +164,16 @@ def test_lstm_cell_double_backward_raises():
     (g,) = ember.autograd.grad((h * h).sum(), [gates], create_graph=True)
     with pytest.raises(NotImplementedError, match="lstm_cell: double backward"):
         g.sum().backward()
+
+
+def test_outputs_may_be_modified_in_place():
+    # the kernel saves only internal arrays, so in-place ops on the outputs keep backward valid
+    xg, h0, c0, w = _leaves(9, (3, 2, 8), (2, 2), (2, 2), (8, 2))
+    hs, h_n, c_n = lstm_sequence(xg, h0, c0, w)
+    ref = ember.autograd.grad(hs.sum() + h_n.sum() + c_n.sum(), [xg, w], retain_graph=True)
+    hs.mul_(1.0)
+    h_n.add_(0.0)
+    c_n.add_(0.0)
+    got = ember.autograd.grad(hs.sum() + h_n.sum() + c_n.sum(), [xg, w])
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)

@@ -133,7 +133,7 @@ def _sequence_rule(xg: Spec, h0: Spec, c0: Spec, w_hh: Spec, reverse: bool = Fal
     _sequence_rule,
     num_outputs=5,
     saves_inputs=(1, 2, 3),
-    saves_outputs=(0, 3, 4),
+    saves_outputs=(3, 4),  # not hs: the caller may modify the outputs in place
 )
 def _lstm_sequence(xg, h0, c0, w_hh, reverse=False):
     """One LSTM layer and direction over ``T`` steps; returns ``hs, h_T, c_T`` and, for the
@@ -171,18 +171,19 @@ def _lstm_sequence(xg, h0, c0, w_hh, reverse=False):
     return hs, np.array(h, dtype), np.array(c, dtype), acts, cs
 
 
-def _sequence_backward_rule(h0, c0, w_hh, hs, acts, cs, dhs, dh_t, dc_t, reverse=False) -> tuple:
+def _sequence_backward_rule(h0, c0, w_hh, acts, cs, dhs, dh_t, dc_t, reverse=False) -> tuple:
     return (acts, h0, c0, w_hh)
 
 
 @primitive("lstm_sequence_backward", _sequence_backward_rule, num_outputs=4)
-def _lstm_sequence_backward(h0, c0, w_hh, hs, acts, cs, dhs, dh_t, dc_t, reverse=False):
+def _lstm_sequence_backward(h0, c0, w_hh, acts, cs, dhs, dh_t, dc_t, reverse=False):
     """Backpropagation through time for ``lstm_sequence``: gradients of ``xg, h0, c0, w_hh``."""
     steps, batch, gates = acts.shape
     hidden = gates // 4
     h2, h3 = 2 * hidden, 3 * hidden
     dtype = acts.dtype
     dxg = np.empty_like(acts)
+    hs = np.empty_like(cs)  # the hidden states, recomputed bit for bit as o * tanh(c)
     dh, dc = np.array(dh_t, dtype), np.array(dc_t, dtype)  # running grads of the state
     tc, tmp = np.empty((batch, hidden), dtype), np.empty((batch, hidden), dtype)
     order = range(steps) if reverse else range(steps - 1, -1, -1)  # reverse of the forward
@@ -195,6 +196,7 @@ def _lstm_sequence_backward(h0, c0, w_hh, hs, acts, cs, dhs, dh_t, dc_t, reverse
         di, df, dg, do = d[:, :hidden], d[:, hidden:h2], d[:, h2:h3], d[:, h3:]
         dh += dhs[t]
         np.tanh(cs[t], out=tc)
+        np.multiply(tc, so, out=hs[t])
         # do = dh tanh(c) so (1 - so)
         np.multiply(dh, tc, out=do)
         np.subtract(1, so, out=tmp)
@@ -236,13 +238,12 @@ def _lstm_sequence_backward(h0, c0, w_hh, hs, acts, cs, dhs, dh_t, dc_t, reverse
 @_lstm_sequence.defvjp
 def _(ctx, dhs, dh_t, dc_t, _d_acts, _d_cs):
     _, h0, c0, w_hh = ctx.inputs
-    hs, _, _, acts, cs = ctx.outputs
+    _, _, _, acts, cs = ctx.outputs
     return apply(
         _lstm_sequence_backward,
         h0,
         c0,
         w_hh,
-        hs.detach(),
         acts.detach(),
         cs.detach(),
         dhs,
