@@ -180,53 +180,36 @@ def _lstm_sequence_backward(h0, c0, w_hh, acts, cs, dhs, dh_t, dc_t, reverse=Fal
     """Backpropagation through time for ``lstm_sequence``: gradients of ``xg, h0, c0, w_hh``."""
     steps, batch, gates = acts.shape
     hidden = gates // 4
-    h2, h3 = 2 * hidden, 3 * hidden
+    h3 = 3 * hidden
     dtype = acts.dtype
     dxg = np.empty_like(acts)
-    hs = np.empty_like(cs)  # the hidden states, recomputed bit for bit as o * tanh(c)
     dh, dc = np.array(dh_t, dtype), np.array(dc_t, dtype)  # running grads of the state
-    tc, tmp = np.empty((batch, hidden), dtype), np.empty((batch, hidden), dtype)
-    order = range(steps) if reverse else range(steps - 1, -1, -1)  # reverse of the forward
-    first = steps - 1 if reverse else 0  # the step that read the initial state
-    back = 1 if reverse else -1
-    for t in order:
-        a = acts[t]
-        si, sf, tg, so = a[:, :hidden], a[:, hidden:h2], a[:, h2:h3], a[:, h3:]
-        d = dxg[t]
-        di, df, dg, do = d[:, :hidden], d[:, hidden:h2], d[:, h2:h3], d[:, h3:]
-        dh += dhs[t]
-        np.tanh(cs[t], out=tc)
-        np.multiply(tc, so, out=hs[t])
-        # do = dh tanh(c) so (1 - so)
-        np.multiply(dh, tc, out=do)
-        np.subtract(1, so, out=tmp)
-        tmp *= so
-        do *= tmp
-        # dc += dh so (1 - tanh(c)^2)
-        np.multiply(tc, tc, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= so
-        tmp *= dh
-        dc += tmp
-        # di = dc tanh(g) si (1 - si)
-        np.subtract(1, si, out=tmp)
-        tmp *= si
-        tmp *= tg
-        np.multiply(dc, tmp, out=di)
-        # df = dc c_prev sf (1 - sf)
-        np.subtract(1, sf, out=tmp)
-        tmp *= sf
-        tmp *= c0 if t == first else cs[t + back]
-        np.multiply(dc, tmp, out=df)
-        # dg = dc si (1 - tanh(g)^2)
-        np.multiply(tg, tg, out=tmp)
-        np.subtract(1, tmp, out=tmp)
-        tmp *= si
-        np.multiply(dc, tmp, out=dg)
-        dc *= sf
-        np.matmul(d, w_hh, out=dh)
     if steps == 0:
         return dxg, dh, dc, np.zeros_like(w_hh)
+    # everything that does not depend on the incoming gradients, for all steps at once
+    si, sf, tg, so = (acts[..., k * hidden : (k + 1) * hidden] for k in range(4))
+    if reverse:
+        c_prev = np.concatenate([cs[1:], c0[None]], 0)
+    else:
+        c_prev = np.concatenate([c0[None], cs[:-1]], 0)
+    tc = np.tanh(cs)
+    hs = tc * so  # the hidden states, recomputed as in the forward
+    k_dc = so * (1 - tc * tc)  # dc += dh k_dc
+    k_do = tc * so * (1 - so)  # do = dh k_do
+    k_ifg = np.empty((steps, batch, 3, hidden), dtype)  # di, df, dg = dc k_ifg
+    k_ifg[:, :, 0] = tg * si * (1 - si)
+    k_ifg[:, :, 1] = c_prev * sf * (1 - sf)
+    k_ifg[:, :, 2] = si * (1 - tg * tg)
+    d_ifg = dxg.reshape(steps, batch, 4, hidden)[:, :, :3]
+    tmp = np.empty((batch, hidden), dtype)
+    for t in range(steps) if reverse else range(steps - 1, -1, -1):  # reverse of the forward
+        dh += dhs[t]
+        np.multiply(dh, k_do[t], out=dxg[t, :, h3:])
+        np.multiply(dh, k_dc[t], out=tmp)
+        dc += tmp
+        np.multiply(dc[:, None], k_ifg[t], out=d_ifg[t])
+        dc *= sf[t]
+        np.matmul(dxg[t], w_hh, out=dh)
     if reverse:
         h_prev = np.concatenate([hs[1:], h0[None]], 0)
     else:
