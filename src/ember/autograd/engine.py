@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .grad_mode import STATE
@@ -196,6 +198,18 @@ def _check_grads(node, in_grads) -> None:
         )
 
 
+def _owned_grad(g):
+    """A detached grad tensor that no one else writes to: the engine's own fresh array when
+    nothing else references it (the common case; saves a copy per parameter per step), else a
+    copy. ``getrefcount`` sees the array's holders: ``g._data``, ``arr`` and its own argument."""
+    from ..tensor import Tensor
+
+    arr = g._data
+    if arr.flags.owndata and arr.flags.writeable and sys.getrefcount(arr) <= 3:
+        return Tensor._wrap(arr)
+    return Tensor._wrap(arr.copy())
+
+
 def _accumulate(acc, g, create_graph, capture, captured, accumulate) -> None:
     leaf = acc.variable
     if g is None:
@@ -217,7 +231,7 @@ def _accumulate(acc, g, create_graph, capture, captured, accumulate) -> None:
     if g._data.dtype != leaf._data.dtype:
         g = g.type(leaf.dtype)
     if leaf.grad is None:
-        leaf.grad = g if create_graph else g.detach().clone()
+        leaf.grad = g if create_graph else _owned_grad(g)
     elif create_graph or leaf.grad._requires_grad:
         leaf.grad = leaf.grad + g
     else:

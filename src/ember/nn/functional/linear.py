@@ -16,16 +16,10 @@ __all__ = ["linear", "bilinear"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias`` over the last dimension of ``input``."""
-    from ...ops.linalg import matmul
+    """``input @ weight.T + bias`` over the last dimension of ``input`` (one fused primitive)."""
+    from ...ops.linalg import linear as _linear
 
-    if input.shape[-1:] != weight.shape[-1:] and weight.dim() == 2:
-        raise ValueError(
-            f"linear: input of shape {tuple(input.shape)} has {input.shape[-1]} features but the "
-            f"weight of shape {tuple(weight.shape)} expects {weight.shape[-1]}"
-        )
-    out = matmul(input, weight.t())
-    return out + bias if bias is not None else out
+    return _linear(input, weight, bias)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
