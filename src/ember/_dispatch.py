@@ -171,15 +171,20 @@ def _check_inplace_allowed(target: Tensor) -> None:
 
 def _snapshot(target: Tensor) -> Tensor:
     """A copy of ``target``'s current value that keeps its autograd identity."""
-    snap = Tensor._wrap(target._data.copy())
-    if target._requires_grad:
-        if target._base is not None:
-            refresh_view_history(target)
-        snap._requires_grad = True
-        snap._grad_fn = target._grad_fn
-        snap._output_nr = target._output_nr
-        snap._accumulator = target._accumulator
-    return snap
+    if target._requires_grad and target._base is not None:
+        refresh_view_history(target)
+    return _with_identity(target, target._data.copy())
+
+
+def _with_identity(src: Tensor, data) -> Tensor:
+    """A tensor over ``data`` that stands for ``src`` in the graph (same edge into backward)."""
+    out = Tensor._wrap(data)
+    if src._requires_grad:
+        out._requires_grad = True
+        out._grad_fn = src._grad_fn
+        out._output_nr = src._output_nr
+        out._accumulator = src._accumulator
+    return out
 
 
 def _write(target: Tensor, result: Tensor, fn) -> None:
@@ -218,24 +223,15 @@ def _rebase_history(target: Tensor, result: Tensor) -> None:
     from .ops.view_scatter import view_scatter
 
     base = target._base
-    snap_base = _snapshot_base(base)
+    # the base's memory already holds the new values; view_scatter only needs the old
+    # autograd identity and (for the forward) any array of the right shape
+    snap_base = _with_identity(base, base._data)
     new_base = view_scatter(snap_base, result, target._view_chain)
     base._grad_fn = new_base._grad_fn
     base._output_nr = new_base._output_nr
     base._requires_grad = True
     target._view_fn_version = -1  # forces refresh_view_history on next use
     refresh_view_history(target)
-
-
-def _snapshot_base(base: Tensor) -> Tensor:
-    # The base's memory already holds the new values; view_scatter only needs the old
-    # autograd identity and (for the forward) any array of the right shape.
-    snap = Tensor._wrap(base._data)
-    snap._requires_grad = base._requires_grad
-    snap._grad_fn = base._grad_fn
-    snap._output_nr = base._output_nr
-    snap._accumulator = base._accumulator
-    return snap
 
 
 # -- errors --------------------------------------------------------------------------------

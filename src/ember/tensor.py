@@ -104,7 +104,7 @@ class Tensor:
         """The shape as an ``ember.Size``, or the length of one dimension."""
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
+        return self._data.shape[wrap_dim("size", dim, self._data.ndim)]
 
     @property
     def ndim(self) -> int:
@@ -152,7 +152,7 @@ class Tensor:
     def stride(self, dim: int | None = None):
         """Strides in elements, as PyTorch reports them."""
         st = tuple(s // self._data.itemsize for s in self._data.strides)
-        return st if dim is None else st[_wrap_dim(dim, self.ndim, "stride")]
+        return st if dim is None else st[wrap_dim("stride", dim, self.ndim)]
 
     def data_ptr(self) -> int:
         return self._data.__array_interface__["data"][0]
@@ -471,13 +471,16 @@ class _RemovableHandle:
             self._hooks.remove(self._hook)
 
 
-def _wrap_dim(dim: int, ndim: int, op: str) -> int:
+def wrap_dim(op: str, dim: int, ndim: int) -> int:
+    """``dim`` as a non-negative axis of an ``ndim``-D tensor, or an error naming ``op``."""
     n = max(ndim, 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
     if not -n <= dim < n:
         raise IndexError(
             f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
         )
-    return dim % n
+    return int(dim) % n
 
 
 def tensor_method(*names: str) -> Callable:

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..registry import ShapeError, Spec
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap_dim  # noqa: F401 - re-exported for the op modules
 
 _SCALARS = (bool, int, float, np.number, np.bool_)
 
@@ -110,17 +110,6 @@ def broadcast_shapes(op: str, *shapes) -> tuple:
         raise ShapeError(
             f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} cannot be broadcast together"
         ) from None
-
-
-def wrap_dim(op: str, dim: int, ndim: int) -> int:
-    n = max(ndim, 1)
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-        raise TypeError(f"{op}: dim must be an int, got {type(dim).__name__}")
-    if not -n <= dim < n:
-        raise IndexError(
-            f"{op}: dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
-        )
-    return int(dim) % n
 
 
 def normalize_dims(op: str, dim, ndim: int) -> tuple | None:

@@ -28,6 +28,7 @@ from ._helpers import (
     float_dtype,
     is_scalar,
     promote,
+    result_type,
     same_spec,
     sum_to_shape,
     to_tensor,
@@ -773,12 +774,12 @@ def div(input, other, *, rounding_mode: str | None = None, out: Tensor | None = 
         tensor([ 3, -4])
     """
     if rounding_mode is None:
-        dtype = float_dtype(result_dtype(input, other))
+        dtype = float_dtype(result_type(input, other))
         return _maybe_out(_binary_apply(_div, input, other, dtype), out)
     if rounding_mode == "floor":
         return _maybe_out(floor_divide(input, other), out)
     if rounding_mode == "trunc":
-        dtype = result_dtype(input, other)
+        dtype = result_type(input, other)
         if dtype.is_floating_point:
             return _maybe_out(trunc(_binary_apply(_div, input, other)), out)
         q = _binary_apply(_div, input, other, _dt.float64)
@@ -786,12 +787,6 @@ def div(input, other, *, rounding_mode: str | None = None, out: Tensor | None = 
     raise ValueError(
         f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
     )
-
-
-def result_dtype(a, b):
-    from ._helpers import result_type
-
-    return result_type(a, b)
 
 
 def floor_divide(input, other) -> Tensor:
@@ -843,7 +838,7 @@ def fmin(input, other) -> Tensor:
 
 def atan2(input, other) -> Tensor:
     """Elementwise arctangent of ``input / other`` using the signs of both."""
-    dtype = float_dtype(result_dtype(input, other))
+    dtype = float_dtype(result_type(input, other))
     return _binary_apply(_atan2, input, other, dtype)
 
 
@@ -1014,9 +1009,9 @@ def clamp(input, min=None, max=None, *, out: Tensor | None = None) -> Tensor:  #
         if max is not None:
             result = where(result > max, max, result)
         return _maybe_out(result, out)
-    dtype = result_dtype(x, min if min is not None else max)
+    dtype = result_type(x, min if min is not None else max)
     if min is not None and max is not None:
-        dtype = _dt.promote_types(dtype, result_dtype(x, max))
+        dtype = _dt.promote_types(dtype, result_type(x, max))
     if x._data.dtype != dtype.np:
         x = cast(x, dtype)
     lo = None if min is None else dtype.np.type(min)
