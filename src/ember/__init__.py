@@ -65,10 +65,20 @@ _LAZY_SUBMODULES = {
     "metrics",
     "training",
     "callbacks",
+    "compiler",
+    "ir",
+    "export",
+    "onnx",
+    "serve",
 }
 
 
-_LAZY_ATTRS = {"save": "serialization", "load": "serialization", "Model": "training"}
+_LAZY_ATTRS = {
+    "save": "serialization",
+    "load": "serialization",
+    "Model": "training",
+    "compile": "compiler",
+}
 
 
 def __getattr__(name: str):

@@ -19,9 +19,17 @@ from .autograd.graph import Node, edge_of
 from .registry import Primitive, Spec
 from .tensor import Tensor
 
-__all__ = ["apply", "apply_inplace", "set_dispatch_hook", "explain_failure"]
+__all__ = [
+    "apply",
+    "apply_inplace",
+    "set_dispatch_hook",
+    "set_inplace_hook",
+    "is_traced",
+    "explain_failure",
+]
 
 _hook = None
+_inplace_hook = None
 _ndarray = np.ndarray
 
 
@@ -30,6 +38,18 @@ def set_dispatch_hook(hook) -> object:
     global _hook
     old, _hook = _hook, hook
     return old
+
+
+def set_inplace_hook(hook) -> object:
+    """Install ``hook(target, result)`` called after an in-place write; returns the old one."""
+    global _inplace_hook
+    old, _inplace_hook = _inplace_hook, hook
+    return old
+
+
+def is_traced() -> bool:
+    """True while a tracer observes primitives (fast paths that bypass ``apply`` must not run)."""
+    return _hook is not None
 
 
 def apply(prim: Primitive, *inputs: Tensor, **attrs):
@@ -212,6 +232,8 @@ def _write(target: Tensor, result: Tensor, fn) -> None:
             "expanded tensors cannot be written in place"
         ) from None
     target._version.value += 1
+    if _inplace_hook is not None:
+        _inplace_hook(target, result)
 
 
 def _rebase_history(target: Tensor, result: Tensor) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .device import CPU, as_device
+from .registry import Spec, primitive
 from .tensor import Tensor
 
 __all__ = [
@@ -302,6 +303,36 @@ def _make(arr: np.ndarray, requires_grad: bool, device) -> Tensor:
     return t
 
 
+# -- sampling primitives: the registry ops that ``ember.compile`` records (a compiled graph
+# draws fresh samples on every call, like eager) -------------------------------------------
+def _sample_rule(*, shape, dtype, **_):
+    return Spec(tuple(shape), dtype)
+
+
+@primitive("rand_uniform", _sample_rule, is_random=True)
+def rand_uniform(*, shape, dtype, generator=None):
+    """Uniform samples on [0, 1) of ``shape`` and float ``dtype``."""
+    return _uniform01(_gen(generator), tuple(shape), dtype)
+
+
+@primitive("rand_normal", _sample_rule, is_random=True)
+def rand_normal(*, shape, dtype, generator=None):
+    """Standard normal samples of ``shape`` and float ``dtype``."""
+    return _standard_normal(_gen(generator), tuple(shape), dtype)
+
+
+@primitive("rand_bernoulli", _sample_rule, is_random=True)
+def rand_bernoulli(*, shape, p, dtype, generator=None):
+    """0/1 samples of ``shape`` that are 1 with probability ``p`` (a number)."""
+    return (_gen(generator).random(tuple(shape)) < p).astype(dtype.np)
+
+
+def _apply(prim, **attrs):
+    from ._dispatch import apply
+
+    return apply(prim, **attrs)
+
+
 def _sizes(size, op: str) -> tuple:
     from .ops.creation import _size_args
 
@@ -330,7 +361,9 @@ def rand(
         (ember.Size([2, 3]), True)
     """
     d = _float_dtype(dtype, "rand")
-    return _make(_uniform01(_gen(generator), _sizes(size, "rand"), d), requires_grad, device)
+    as_device(device)
+    out = _apply(rand_uniform, shape=_sizes(size, "rand"), dtype=d, generator=generator)
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def randn(
@@ -351,8 +384,9 @@ def randn(
         ember.Size([4, 5])
     """
     d = _float_dtype(dtype, "randn")
-    arr = _standard_normal(_gen(generator), _sizes(size, "randn"), d)
-    return _make(arr, requires_grad, device)
+    as_device(device)
+    out = _apply(rand_normal, shape=_sizes(size, "randn"), dtype=d, generator=generator)
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def _int_bounds(d: _dt.dtype) -> tuple[int, int]:

@@ -52,6 +52,7 @@ class Primitive:
         "saves_outputs",
         "num_outputs",
         "is_view",
+        "is_random",
         "lowerings",
         "doc",
     )
@@ -66,6 +67,7 @@ class Primitive:
         saves_outputs: bool | tuple | slice = False,
         num_outputs: int = 1,
         is_view: bool = False,
+        is_random: bool = False,
     ):
         self.name = name
         self.forward = forward
@@ -75,6 +77,7 @@ class Primitive:
         self.saves_outputs = saves_outputs
         self.num_outputs = num_outputs
         self.is_view = is_view
+        self.is_random = is_random  # draws from a generator: never folded, merged or cached
         self.lowerings: dict[str, Any] = {}
         self.doc = (forward.__doc__ or "").strip()
 

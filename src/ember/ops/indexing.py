@@ -32,6 +32,7 @@ import collections
 
 import numpy as np
 
+from .. import _dispatch
 from .. import dtypes as _dt
 from .._dispatch import apply, apply_inplace
 from ..autograd.grad_mode import STATE as _GRAD
@@ -351,7 +352,7 @@ def _setitem(self: Tensor, key, value) -> None:
     basic, spec, idx = _parse_key(self, key)
     vt = value if isinstance(value, Tensor) else None
     recording = _GRAD.enabled and (self._requires_grad or (vt is not None and vt._requires_grad))
-    if not recording:
+    if not recording and not _dispatch.is_traced():
         arr = self._data if basic is None else self._data[basic + (Ellipsis,)]
         v = vt._data if vt is not None else np.asarray(value)
         region = _region_shape(arr.shape, spec, idx)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 
+from ..._dispatch import apply
 from ...ops._helpers import to_tensor
-from ...ops.creation import empty
+from ...random import rand_bernoulli
 from ...tensor import Tensor
 
 __all__ = [
@@ -35,7 +36,8 @@ def _check_p(name: str, p: float) -> float:
 
 
 def _noise(x: Tensor, shape: tuple, keep: float) -> Tensor:
-    return empty(*shape, dtype=x.dtype).bernoulli_(keep)
+    # a registry primitive, so a compiled graph draws a fresh mask on every call
+    return apply(rand_bernoulli, shape=shape, p=keep, dtype=x.dtype)
 
 
 def _apply(x: Tensor, noise: Tensor, p: float, inplace: bool, alpha: bool) -> Tensor:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import dtypes as _dt
 from ...ops import elementwise as _ew
 from ...ops._helpers import to_tensor
 from ...ops.indexing import take_along_dim
@@ -180,11 +181,12 @@ def cross_entropy(
         return _cross_entropy_probs(x, t, weight, reduction, label_smoothing, c, unbatched)
     if not rows.is_floating_point():
         raise TypeError(f"cross_entropy: expected floating point logits, got {x.dtype}")
-    flat = _class_targets("cross_entropy", t, c, ignore_index)
+    _class_targets("cross_entropy", t, c, ignore_index)  # validates the indices
+    flat = t.reshape(-1)  # through the registry, so ember.compile sees the targets
+    if flat.dtype is not _dt.int64:
+        flat = flat.long()
     w = weight.detach().to(rows.dtype) if weight is not None else None
-    loss = cross_entropy_indices(
-        rows, Tensor._wrap(flat), w, ignore_index, label_smoothing, reduction
-    )
+    loss = cross_entropy_indices(rows, flat, w, ignore_index, label_smoothing, reduction)
     return loss.reshape(tuple(t.shape)) if reduction == "none" else loss
 
 
