@@ -153,7 +153,12 @@ class CompiledFunction:
     def _key(self, tree, leaves) -> tuple:
         modes = tuple(m.training for _, mod in self._modules for m in mod.modules())
         req = tuple(p._requires_grad for _, mod in self._modules for p in mod.parameters())
-        shapes = tuple((t._data.shape, t._data.dtype.str, t._requires_grad) for t in leaves)
+        if self.dynamic:
+            shapes = tuple(
+                ((None,) + t._data.shape[1:], t._data.dtype.str, t._requires_grad) for t in leaves
+            )
+        else:
+            shapes = tuple((t._data.shape, t._data.dtype.str, t._requires_grad) for t in leaves)
         return (_freeze(tree), shapes, _GRAD.enabled, modes, req)
 
     def __call__(self, *args, **kwargs):
@@ -178,7 +183,9 @@ class CompiledFunction:
         rng_state = default_generator.get_state()
         self.traces += 1
         traced = None
-        self._trace_checked = lambda a, k: _trace_twice(self.fn, a, k, self._params())
+        self._trace_checked = lambda a, k: _trace_twice(
+            self.fn, a, k, self._params(), dynamic=self.dynamic
+        )
         try:
             traced = self._trace_checked(args, kwargs)
         except TraceError as exc:
@@ -201,8 +208,11 @@ class CompiledFunction:
         return entry
 
 
-def _trace_twice(fn, args, kwargs, params):
-    """Trace on the real inputs and on value-perturbed copies; refuse frozen data."""
+def _trace_twice(fn, args, kwargs, params, dynamic=False):
+    """Trace on the real inputs and on value-perturbed copies; refuse frozen data.
+
+    With ``dynamic``, a third trace at another batch size makes batch-dependent sizes symbolic.
+    """
     from ..random import default_generator
 
     first = trace(fn, args, kwargs, params=params)
@@ -219,6 +229,12 @@ def _trace_twice(fn, args, kwargs, params):
         if second is not None:
             restore(second.snapshots)
     check_same_constants(first, second)
+    if dynamic:
+        from .dynamic import _retrace, batch_of, unify_traces
+
+        n_a = batch_of(args, kwargs)
+        third = _retrace(fn, args, kwargs, params, n_a + 1, True)
+        unify_traces(first, third, n_a, n_a + 1)
     return first
 
 

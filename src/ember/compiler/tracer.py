@@ -352,7 +352,8 @@ def _finish(rec, in_leaves, out_leaves, out_vids, out_tree, result, backward_inf
     for vid, _ref, t in rec.captured:
         if g.values[vid].kind != "const":
             continue
-        alive = sys.getrefcount(t) > 3 and id(t) not in out_ids
+        # holders we know of: rec.captured, rec.snapshots, this loop and getrefcount's argument
+        alive = sys.getrefcount(t) > 4 and id(t) not in out_ids
         if alive:
             name = f"captured_{vid}"
             g.values[vid].kind = "param"
