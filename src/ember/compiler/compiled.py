@@ -183,11 +183,19 @@ class CompiledFunction:
         rng_state = default_generator.get_state()
         self.traces += 1
         traced = None
-        self._trace_checked = lambda a, k: _trace_twice(
-            self.fn, a, k, self._params(), dynamic=self.dynamic
-        )
         try:
-            traced = self._trace_checked(args, kwargs)
+            traced = _trace_twice(self.fn, args, kwargs, self._params(), dynamic=self.dynamic)
+            if self.dynamic and not traced.dynamic_ok:
+                # one graph for all batch sizes is impossible here (e.g. a Python scalar such
+                # as BatchNorm's n/(n-1) depends on the batch size): specialise per shape
+                warnings.warn(
+                    f"ember.compile(dynamic=True): {traced.dynamic_error}; compiling one graph "
+                    "per batch size instead",
+                    stacklevel=3,
+                )
+                self.dynamic = False
+                leaves: list = []
+                key = self._key(flatten((args, kwargs), leaves), leaves)
         except TraceError as exc:
             if self.fullgraph:
                 raise
@@ -234,7 +242,13 @@ def _trace_twice(fn, args, kwargs, params, dynamic=False):
 
         n_a = batch_of(args, kwargs)
         third = _retrace(fn, args, kwargs, params, n_a + 1, True)
-        unify_traces(first, third, n_a, n_a + 1)
+        graphs = (first.graph, first.backward)
+        try:
+            unify_traces(first, third, n_a, n_a + 1)
+        except TraceError as exc:
+            first.graph, first.backward = graphs
+            first.dynamic_ok = False
+            first.dynamic_error = str(exc)
     return first
 
 

@@ -97,14 +97,24 @@ def trace_dynamic(fn, args, kwargs, params, want_backward=True) -> Traced:
 def unify_traces(a: Traced, b: Traced, n_a: int, n_b: int) -> Traced:
     """``a`` with batch-dependent integers replaced by SymInts (``b`` traced at ``n_b``)."""
     try:
-        a.graph = _unify_graph(a.graph, b.graph, n_a, n_b, a.const_origin)
+        graph = _unify_graph(_copy(a.graph), b.graph, n_a, n_b, a.const_origin)
+        backward = None
         if a.backward is not None:
             if b.backward is None:
                 raise TraceError("dynamic batch: the backward graph depends on the batch size")
-            a.backward = _unify_graph(a.backward, b.backward, n_a, n_b, a.const_origin)
+            backward = _unify_graph(_copy(a.backward), b.backward, n_a, n_b, a.const_origin)
+        a.graph, a.backward = graph, backward
     except _MismatchError as exc:
         raise TraceError(f"dynamic batch: the graph depends on the batch size ({exc})") from None
     return a
+
+
+def _copy(g: Graph) -> Graph:
+    """A copy of ``g`` that shares its constant arrays (unification must not touch ``g``)."""
+    import copy
+
+    memo = {id(arr): arr for arr in g.consts.values()}
+    return copy.deepcopy(g, memo)
 
 
 def _unify_graph(ga: Graph, gb: Graph, n_a: int, n_b: int, origin: dict) -> Graph:

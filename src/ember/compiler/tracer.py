@@ -61,6 +61,8 @@ class Traced:
     result: object = None  # the eager result of the traced call
     snapshots: dict = field(default_factory=dict)  # for :func:`restore`
     const_origin: dict = field(default_factory=dict)  # const id -> (consumer op, user line)
+    dynamic_ok: bool = True  # False when a dynamic-batch trace could not be unified
+    dynamic_error: str = ""
 
 
 def _dt_name(arr: np.ndarray) -> str:

@@ -288,6 +288,7 @@ class Trainer:
         loss: str | Callable | None = None,
         metrics: Sequence[Any] | None = None,
         lr: float | None = None,
+        jit_compile: bool = False,
     ) -> None:
         """Configure training: the optimizer, the loss and the metrics.
 
@@ -302,6 +303,9 @@ class Trainer:
                 ``fn(y_pred, y_true) -> value`` (averaged over the epoch under their
                 ``__name__``).
             lr: the learning rate (overrides the optimizer's).
+            jit_compile: run each training step's forward, loss and backward as graphs
+                compiled with :func:`ember.compile` (one graph per batch shape); the
+                optimizer then updates the weights with its fused in-place kernels.
 
         Example:
             >>> import ember
@@ -328,6 +332,7 @@ class Trainer:
         self._set("compiled_metrics", built)
         self._set("_loss_tracker", _Mean("loss"))
         self._set("_compiled", True)
+        self._set("jit_compile", bool(jit_compile))
         self._set("stop_training", False)
         self._set("train_function", None)
         self._set("test_function", None)
@@ -476,9 +481,34 @@ class Trainer:
         """
         fn = self.__dict__.get("train_function")
         if fn is None or force:
-            fn = self.train_step
+            fn = self._compiled_train_step if self.__dict__.get("jit_compile") else self.train_step
             self._set("train_function", fn)
         return fn
+
+    def _compiled_train_step(self, data: Any) -> dict[str, Any]:
+        """:meth:`train_step` with forward, loss and backward running as compiled graphs."""
+        from ..compiler import CompiledFunction
+
+        step = self.__dict__.get("_compiled_forward_loss")
+        if step is None:
+            model = self
+
+            def forward_loss(x, y, sample_weight):
+                y_pred = model._call_model(x)
+                return y_pred, model.compute_loss(x, y, y_pred, sample_weight)
+
+            # one graph per batch shape: fit sees at most two (full batches and the last one),
+            # and per-shape graphs keep Python scalars such as BatchNorm's n/(n-1) exact
+            step = CompiledFunction(forward_loss, dynamic=False)
+            self._set("_compiled_forward_loss", step)
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        optimizer = self.__dict__["optimizer"]
+        optimizer.zero_grad()
+        y_pred, loss = step(x, y, sample_weight)
+        loss.backward()
+        optimizer.step()
+        self.__dict__["_loss_tracker"].update_state(float(loss.item()), _batch_size(x) or 1)
+        return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def make_test_function(self, force: bool = False) -> Callable[[Any], dict[str, Any]]:
         """The callable ``evaluate`` runs on each batch (cached as ``self.test_function``)."""
@@ -531,6 +561,7 @@ class Trainer:
         validation_steps: int | None = None,
         validation_batch_size: int | None = None,
         validation_freq: int | Sequence[int] = 1,
+        jit_compile: bool | None = None,
     ):
         """Train for ``epochs`` epochs; returns the :class:`~ember.callbacks.History`.
 
@@ -558,6 +589,7 @@ class Trainer:
             validation_steps: batches per validation (default: all).
             validation_batch_size: batch size for validation arrays (default ``batch_size``).
             validation_freq: validate every N epochs, or at the listed (1-based) epochs.
+            jit_compile: override ``compile(jit_compile=...)`` for this run (see there).
 
         Example:
             >>> import numpy as np
@@ -575,6 +607,9 @@ class Trainer:
             (['loss', 'val_loss'], True)
         """
         self._assert_compiled()
+        if jit_compile is not None and bool(jit_compile) != self.__dict__.get("jit_compile"):
+            self._set("jit_compile", bool(jit_compile))
+            self._set("train_function", None)
         verbose = _resolve_verbose(verbose)
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = train_validation_split(
