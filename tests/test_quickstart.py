@@ -12,6 +12,8 @@ def test_quickstart_short_run_writes_artifacts(tmp_path):
     assert res["test_accuracy"] > 0.85
     state = ember.load(tmp_path / "weights.safetensors")
     assert "features.0.weight" in state and tuple(state["features.0.weight"].shape) == (16, 1, 3, 3)
+    assert (tmp_path / "model_bundle" / "metadata.json").is_file()
+    assert all(r.ok for r in res["exports"])
     pytest.importorskip("matplotlib")
     assert (tmp_path / "training_curves.png").stat().st_size > 1000
 

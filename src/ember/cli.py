@@ -147,6 +147,26 @@ register_command(
 )
 
 
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    from .export.cli import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .export.cli import run
+
+    return run(args)
+
+
+register_command(
+    "export",
+    "write a model as a bundle and/or ONNX file and check each against eager ember",
+    _export_arguments,
+    _run_export,
+)
+
+
 # -- entry point -------------------------------------------------------------------------------
 def _version() -> str:
     from ember._version import __version__

@@ -5,8 +5,13 @@ accuracy, and writes to the output folder (``./ember-quickstart`` by default):
 
 * ``weights.safetensors`` — the trained ``state_dict`` (``ember.save``; loads with ``ember.load``);
 * ``training_curves.png`` — loss and accuracy per epoch (needs ``matplotlib``);
-* ``logs/`` — TensorBoard event files (needs ``tensorboard``).
+* ``logs/`` — TensorBoard event files (needs ``tensorboard``);
+* ``model_bundle/`` — the trained model as a bundle (``ember.export.load_bundle``; serve it
+  with ``ember serve``);
+* ``model.onnx`` — the model as ONNX (where ``ember.onnx.export`` is available).
 
+The bundle and ONNX file are written and checked by the code behind ``ember export``: the
+quickstart prints each one's maximum error against eager ember on random inputs.
 A missing optional package skips only its artifact, with a note saying what to install.
 
 Example:
@@ -25,7 +30,7 @@ from pathlib import Path
 import ember
 from ember import nn
 
-__all__ = ["DigitsCNN", "run_quickstart"]
+__all__ = ["DigitsCNN", "run_quickstart", "export_artifacts"]
 
 
 class DigitsCNN(ember.Model):
@@ -106,20 +111,45 @@ def run_quickstart(
         notes.append("training-curve PNG skipped: pip install matplotlib")
     if callbacks:
         written["tensorboard"] = str(out / "logs")
+    exports = export_artifacts(model, x_test[:1], out, notes)
+    for result in exports:
+        if result.ok:
+            written[result.target] = str(result.path)
     return {
         "test_accuracy": float(results["accuracy"]),
         "test_loss": float(results["loss"]),
         "train_seconds": seconds,
         "written": written,
+        "exports": exports,
         "notes": notes,
     }
+
+
+def export_artifacts(model, example, out: str | Path, notes: list) -> list:
+    """Write ``out/model_bundle/`` and ``out/model.onnx`` the way ``ember export`` does.
+
+    ``example`` is one input batch (a NumPy array) used for tracing; the batch axis stays
+    dynamic. Returns the :class:`~ember.export.targets.TargetResult` of each target (errors
+    against eager ember on random inputs); a missing ONNX exporter adds a line to ``notes``.
+    """
+    out = Path(out)
+    from ember.export.onnx_target import OnnxUnavailableError, onnx_exporter
+    from ember.export.targets import export_module
+
+    targets = {"bundle": out / "model_bundle"}
+    try:
+        onnx_exporter()
+        targets["onnx"] = out / "model.onnx"
+    except OnnxUnavailableError as exc:
+        notes.append(f"model.onnx skipped: {exc}")
+    return export_module(model, (example,), targets, input_names=["image"], output_names=["logits"])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out",
         default="ember-quickstart",
-        help="folder for the weights, plot and logs (default: ./ember-quickstart)",
+        help="folder for the weights, plot, logs, bundle and ONNX file (default: ./ember-quickstart)",
     )
     parser.add_argument("--epochs", type=int, default=12, help="training epochs (default: 12)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -127,6 +157,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ember.export.targets import format_results
+
     if args.epochs < 1:
         print("ember quickstart: --epochs must be at least 1")
         return 2
@@ -140,6 +172,11 @@ def run(args: argparse.Namespace) -> int:
     )
     for what, path in res["written"].items():
         print(f"wrote {what}: {path}")
+    print("exported models against eager ember:")
+    print(format_results(res["exports"]))
     for note in res["notes"]:
         print(note)
-    return 0
+    failed = [r for r in res["exports"] if not r.ok]
+    for r in failed:
+        print(f"ember quickstart: FAILED: exporting {r.target} ({r.path})")
+    return 1 if failed else 0

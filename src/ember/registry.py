@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["Primitive", "Spec", "REGISTRY", "primitive", "ShapeError"]
+__all__ = ["Primitive", "Spec", "REGISTRY", "primitive", "ShapeError", "load_all_primitives"]
 
 
 class ShapeError(ValueError):
@@ -113,3 +113,20 @@ def primitive(name: str, rule: Callable, **options) -> Callable[[Callable], Prim
         return prim
 
     return register
+
+
+# modules that register primitives but are not imported by ``import ember`` (kept lazy)
+_LAZY_PRIMITIVE_MODULES = (
+    "ember.ops.conv_kernels",
+    "ember.nn.functional.attention",
+    "ember.ir.prims",
+)
+
+
+def load_all_primitives() -> dict[str, Primitive]:
+    """Import every module that defines primitives (graph readers need all of them)."""
+    import importlib
+
+    for name in _LAZY_PRIMITIVE_MODULES:
+        importlib.import_module(name)
+    return REGISTRY

@@ -131,7 +131,8 @@ def to_json(graph: Graph) -> tuple[dict, dict[str, np.ndarray]]:
             entry["name"] = v.name
         if v.kind == "const":
             key = f"__const__{v.id}"
-            arrays[key] = np.ascontiguousarray(graph.consts[v.id])
+            arr = graph.consts[v.id]
+            arrays[key] = arr if arr.flags.c_contiguous else arr.copy(order="C")
             entry["array"] = key
         values.append(entry)
     nodes = [
@@ -156,8 +157,9 @@ def to_json(graph: Graph) -> tuple[dict, dict[str, np.ndarray]]:
 
 def from_json(doc: dict, arrays: dict[str, np.ndarray] | None = None) -> Graph:
     """Rebuild a graph written by :func:`to_json`; raises :class:`IRError` naming bad fields."""
-    from ..registry import REGISTRY
+    from ..registry import REGISTRY, load_all_primitives
 
+    load_all_primitives()
     arrays = arrays or {}
     if not isinstance(doc, dict):
         raise IRError("graph: expected a JSON object")
@@ -180,7 +182,13 @@ def from_json(doc: dict, arrays: dict[str, np.ndarray] | None = None) -> Graph:
                 key = e["array"]
                 if key not in arrays:
                     raise IRError(f"graph.values[{k}]: constant array {key!r} is missing")
-                g.consts[vid] = arrays[key]
+                arr = np.asarray(arrays[key])
+                if tuple(arr.shape) != shape or arr.dtype.name != e["dtype"]:
+                    raise IRError(
+                        f"graph.values[{k}]: constant {key!r} is {arr.dtype.name}"
+                        f"{list(arr.shape)}, the graph declares {e['dtype']}{list(shape)}"
+                    )
+                g.consts[vid] = arr
             g._next = max(g._next, vid + 1)
         for k, n in enumerate(_field(doc, "nodes", list)):
             op = n["op"]
@@ -195,7 +203,9 @@ def from_json(doc: dict, arrays: dict[str, np.ndarray] | None = None) -> Graph:
         g.inputs = [int(i) for i in _field(doc, "inputs", list)]
         g.outputs = [int(i) for i in _field(doc, "outputs", list)]
         g.mutations = [(int(a), int(b)) for a, b in doc.get("mutations", [])]
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        if isinstance(exc, IRError):
+            raise
         raise IRError(f"graph: malformed document ({type(exc).__name__}: {exc})") from None
     for vid in [*g.inputs, *g.outputs]:
         if vid not in g.values:
