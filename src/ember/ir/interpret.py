@@ -57,6 +57,7 @@ class Interpreter:
                 (prim.forward, ins, outs, n.attrs, has_sym(n.attrs), prim.num_outputs, free)
             )
         self.steps = steps
+        self.needs_batch = any(step[4] for step in steps)
         self.batch_probe = _batch_probe(graph)
         self.input_specs = [graph.values[v] for v in graph.inputs]
 
@@ -93,12 +94,28 @@ class Interpreter:
                 )
         return n
 
-    def run(self, inputs, params: dict | None = None, *, check: bool = True, env_out=None):
+    def run(
+        self,
+        inputs,
+        params: dict | None = None,
+        *,
+        check: bool = True,
+        env_out=None,
+        batch: int | None = None,
+    ):
         """Outputs for ``inputs`` (arrays in graph-input order) and ``params`` (name -> array).
 
         Mutations (in-place updates of inputs/params) are written into the given arrays.
+        ``batch`` gives the batch size N of a symbolic graph none of whose inputs shows it.
         """
         n = self.check_inputs(inputs) if check else self.batch_size(inputs)
+        if n is None:
+            n = batch
+        if n is None and self.needs_batch:
+            raise ValueError(
+                "this graph has batch-dependent sizes but no input shows the batch size; "
+                "pass batch=N"
+            )
         env = [None] * self.n_slots
         for s, arr in zip(self.input_slots, inputs):
             env[s] = arr

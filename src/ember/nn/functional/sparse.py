@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import dtypes as _dt
+from ...autograd.grad_mode import no_grad
 from ...ops import elementwise as _ew
 from ...ops._helpers import to_tensor
+from ...ops.reduce import vector_norm
 from ...tensor import Tensor
 
 __all__ = ["embedding"]
@@ -63,26 +66,27 @@ def embedding(
         if not -num <= padding_idx < num:
             raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings")
         padding_idx = padding_idx % num
+    rows = idx.reshape(-1)  # ember ops from here on, so ember.compile sees the indices
+    if rows.dtype is not _dt.int64:
+        rows = rows.long()
     if max_norm is not None:
-        _renorm_rows(weight, np.unique(flat), max_norm, norm_type)
-    out = weight.index_select(0, Tensor._wrap(flat.astype(np.int64))).reshape(
-        tuple(idx.shape) + (weight.shape[1],)
-    )
+        _renorm_rows(weight, rows, max_norm, norm_type)
+    out = weight.index_select(0, rows).reshape(tuple(idx.shape) + (weight.shape[1],))
     if scale_grad_by_freq and out.requires_grad:
-        _, inv, counts = np.unique(flat, return_inverse=True, return_counts=True)
-        scale = (1.0 / counts[inv]).astype(weight._data.dtype).reshape(tuple(idx.shape) + (1,))
+        ones = Tensor._wrap(np.ones(rows.shape, np.float64))
+        counts = Tensor._wrap(np.zeros(num, np.float64)).scatter_add(0, rows, ones)
+        scale = (1.0 / counts.index_select(0, rows)).to(weight.dtype)
         frozen = out.detach()
-        out = frozen + (out - frozen) * Tensor._wrap(scale)
+        out = frozen + (out - frozen) * scale.reshape(tuple(idx.shape) + (1,))
     if padding_idx is not None and out.requires_grad:
-        pad = Tensor._wrap((idx._data == padding_idx)[..., None])
-        out = _ew.where(pad, out.detach(), out)
+        out = _ew.where((idx == padding_idx).unsqueeze(-1), out.detach(), out)
     return out
 
 
-def _renorm_rows(weight: Tensor, rows: np.ndarray, max_norm: float, norm_type: float) -> None:
-    data = weight._data
-    sel = data[rows]
-    norms = np.linalg.norm(sel, ord=norm_type, axis=1)
-    scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(data.dtype)
-    data[rows] = sel * scale[:, None]
-    weight._version.value += 1
+def _renorm_rows(weight: Tensor, rows: Tensor, max_norm: float, norm_type: float) -> None:
+    """Rescale the looked-up rows to norm <= max_norm: an in-place op, outside autograd."""
+    with no_grad():
+        sel = weight.index_select(0, rows)
+        norms = vector_norm(sel, norm_type, dim=1, keepdim=True)
+        scale = _ew.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight.index_put_((rows,), sel * scale)
