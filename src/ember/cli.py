@@ -167,6 +167,26 @@ register_command(
 )
 
 
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    from .serve.cli import add_arguments
+
+    add_arguments(parser)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from .serve.cli import run
+
+    return run(args)
+
+
+register_command(
+    "serve",
+    "serve model bundles over TF Serving REST and KServe v2",
+    _serve_arguments,
+    _run_serve,
+)
+
+
 # -- entry point -------------------------------------------------------------------------------
 def _version() -> str:
     from ember._version import __version__
