@@ -15,7 +15,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .autograd.grad_mode import STATE as _GRAD
-from .autograd.graph import Node, edge_of
+from .autograd.graph import Node, accumulator_for, edge_of
 from .registry import Primitive, Spec
 from .tensor import Tensor
 
@@ -31,6 +31,7 @@ __all__ = [
 _hook = None
 _inplace_hook = None
 _ndarray = np.ndarray
+_wrap = Tensor._wrap
 
 
 def set_dispatch_hook(hook) -> object:
@@ -54,24 +55,27 @@ def is_traced() -> bool:
 
 def apply(prim: Primitive, *inputs: Tensor, **attrs):
     """Run ``prim`` on tensors; record a backward node when any input requires grad."""
+    # the common arities without building an argument list (this is the eager hot path)
     try:
-        out = prim.forward(*[t._data for t in inputs], **attrs)
+        if len(inputs) == 1:
+            out = prim.forward(inputs[0]._data, **attrs)
+        elif len(inputs) == 2:
+            out = prim.forward(inputs[0]._data, inputs[1]._data, **attrs)
+        else:
+            out = prim.forward(*[t._data for t in inputs], **attrs)
     except (ValueError, IndexError, TypeError, np.exceptions.AxisError) as exc:
         raise explain_failure(prim, inputs, attrs, exc) from None
-    record = _GRAD.enabled and prim.vjp is not None
-    if record:
+    record = False
+    if _GRAD.enabled and prim.vjp is not None:
         for t in inputs:
             if t._requires_grad:
+                record = True
                 break
-        else:
-            record = False
     if prim.num_outputs == 1:
-        if type(out) is not _ndarray:
-            out = np.asarray(out)
-        result = Tensor._wrap(out)
+        result = _wrap(out if type(out) is _ndarray else np.asarray(out))
         outputs = (result,)
     else:
-        outputs = tuple(Tensor._wrap(o if type(o) is _ndarray else np.asarray(o)) for o in out)
+        outputs = tuple(_wrap(o if type(o) is _ndarray else np.asarray(o)) for o in out)
         result = outputs
     if prim.is_view:
         _mark_view(outputs[0], inputs[0], prim, attrs)
@@ -83,13 +87,22 @@ def apply(prim: Primitive, *inputs: Tensor, **attrs):
 
 
 def _record(prim, inputs, attrs, outputs) -> Node:
-    edges = tuple(edge_of(t) if t._base is None else _view_edge(t) for t in inputs)
+    edges = []
+    for t in inputs:  # edge_of, inlined
+        if t._base is not None:
+            edges.append(_view_edge(t))
+        elif not t._requires_grad:
+            edges.append(None)
+        elif t._grad_fn is None:
+            edges.append((accumulator_for(t), 0))
+        else:
+            edges.append((t._grad_fn, t._output_nr))
     node = Node(
         prim,
         attrs,
-        edges,
-        tuple((t._data.shape, t._data.dtype) for t in inputs),
-        tuple((o._data.shape, o._data.dtype) for o in outputs),
+        tuple(edges),
+        tuple([(t._data.shape, t._data.dtype) for t in inputs]),
+        tuple([(o._data.shape, o._data.dtype) for o in outputs]),
     )
     if prim.saves_inputs:
         node.save_inputs(inputs, prim.saves_inputs)
@@ -114,8 +127,13 @@ def _view_edge(t):
 
 # -- views -----------------------------------------------------------------------------------
 def _mark_view(out: Tensor, src: Tensor, prim, attrs) -> None:
-    if not np.may_share_memory(out._data, src._data):
-        return
+    o, i = out._data, src._data
+    b = o.base
+    # NumPy points a view's base at the array owning the memory: that settles the common cases
+    # without the bounds arithmetic of may_share_memory
+    if b is None or not o.size or not (b is i or (i.base is not None and b is i.base)):
+        if b is None or not np.may_share_memory(o, i):
+            return
     base = src._base if src._base is not None else src
     out._base = base
     out._version = src._version
@@ -193,7 +211,12 @@ def _snapshot(target: Tensor) -> Tensor:
     """A copy of ``target``'s current value that keeps its autograd identity."""
     if target._requires_grad and target._base is not None:
         refresh_view_history(target)
-    return _with_identity(target, target._data.copy())
+    snap = _with_identity(target, target._data.copy())
+    if _hook is not None:  # a tracer must see the copy as a value computed from the target
+        from .registry import REGISTRY
+
+        _hook(REGISTRY["clone"], (target,), {}, (snap,))
+    return snap
 
 
 def _with_identity(src: Tensor, data) -> Tensor:

@@ -25,6 +25,8 @@ from .device import CPU, as_device
 
 __all__ = ["Tensor", "VersionCounter", "tensor_method"]
 
+_new = object.__new__
+
 
 class VersionCounter:
     """Counts in-place writes to a block of memory; shared by a tensor and its views."""
@@ -79,8 +81,19 @@ class Tensor:
     @classmethod
     def _wrap(cls, data: np.ndarray) -> Tensor:
         """Wrap an ndarray without copying (internal fast path)."""
-        t = object.__new__(cls)
-        _init_fields(t, data, False)
+        t = _new(cls)
+        t._data = data  # _init_fields, inlined: this runs for every op result
+        t._requires_grad = False
+        t.grad = None
+        t._grad_fn = None
+        t._output_nr = 0
+        t._version = VersionCounter()
+        t._base = None
+        t._view_chain = None
+        t._view_fn_version = 0
+        t._retains_grad = False
+        t._hooks = None
+        t._accumulator = None
         return t
 
     # -- basic properties ------------------------------------------------------------------

@@ -7,6 +7,8 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember import nn
+from ember.ops.nn_kernels import softmax_backward
+from ember.ops.norm_kernels import layer_norm_backward
 from opinfo import ErrorCase, OpInfo, Sample, make_op_tests, rand, requires_torch, torch
 
 X = rand(3, 4)
@@ -47,6 +49,15 @@ def _np_log_softmax(x, dim):
     return s - np.log(np.exp(s).sum(axis=dim, keepdims=True))
 
 
+def _torch_layer_norm_backward(t, g, x, w):
+    """PyTorch's (input, weight, bias) gradients of layer_norm, differentiable again."""
+    x = x if x.requires_grad else x.detach().requires_grad_()
+    w = w if w.requires_grad else w.detach().requires_grad_()
+    b = t.zeros(w.shape, dtype=w.dtype, requires_grad=True)
+    y = t.nn.functional.layer_norm(x, [x.shape[-1]], w, b, 1e-5)
+    return t.autograd.grad(y, (x, w, b), g, create_graph=True)
+
+
 ACTIVATIONS = [
     OpInfo(
         "softmax",
@@ -73,6 +84,18 @@ ACTIVATIONS = [
         ref=lambda x, dim: _np_log_softmax(x, dim),
         torch_ref=lambda t, x, **k: t.nn.functional.log_softmax(x, **k),
         errors=[ErrorCase((X,), {"dim": -3}, IndexError, "log_softmax: dimension out of range")],
+    ),
+    OpInfo(
+        "softmax_backward",
+        lambda g, y, dim, scale: softmax_backward(g, y, dim, scale),
+        [
+            Sample((X, _np_softmax(rand(3, 4, seed=8), 1), 1, 1.0), name="dim1"),
+            Sample((X3, _np_softmax(rand(2, 3, 4, seed=9), 0), 0, 0.25), name="scaled"),
+        ],
+        torch_ref=lambda t, g, y, dim, scale: (
+            t.ops.aten._softmax_backward_data(g, y, dim, y.dtype) * scale
+        ),
+        errors=[ErrorCase((X, X3, 0, 1.0), {}, ValueError, "softmax_backward: grad")],
     ),
     T("softmin", [Sample((X,), {"dim": 1}), Sample((X3,), {"dim": 0}, name="3d")]),
     T("relu6", unary(x=XK * 3)),
@@ -117,10 +140,24 @@ NORMS = [
             Sample((X, (4,)), name="plain"),
             Sample((X3, (3, 4), rand(3, 4, seed=5), rand(3, 4, seed=6)), name="affine2d"),
             Sample((X3, [4], rand(4, seed=7)), {"eps": 1e-3}, name="weight_only"),
+            Sample((X3, (4,), rand(4, seed=3), rand(4, seed=4)), name="affine_fused"),
         ],
         errors=[
             ErrorCase((X, (3,)), {}, RuntimeError, r"layer_norm: input of shape \(3, 4\)"),
             ErrorCase((X, (4,), rand(3)), {}, RuntimeError, "layer_norm: weight of shape"),
+        ],
+    ),
+    OpInfo(
+        "layer_norm_backward",
+        lambda g, x, w: layer_norm_backward(g, x, w, 1, 1e-5),
+        [
+            Sample((rand(3, 4, seed=11), X, rand(4, seed=12)), name="2d"),
+            Sample((rand(2, 3, 4, seed=13), X3, rand(4, seed=14)), name="3d"),
+        ],
+        torch_ref=lambda t, g, x, w: _torch_layer_norm_backward(t, g, x, w),
+        errors=[
+            ErrorCase((X3, X, rand(4)), {}, ValueError, "layer_norm_backward: grad"),
+            ErrorCase((X, X, rand(3)), {}, ValueError, "layer_norm_backward: weight of shape"),
         ],
     ),
     T(

@@ -5,6 +5,7 @@ import math
 import numpy as np
 
 import ember
+from ember.ops.elementwise import gelu_backward
 from opinfo import ErrorCase, OpInfo, Sample, binary_samples, make_op_tests, rand, unary_samples
 
 _vec_erf = np.vectorize(math.erf)
@@ -72,6 +73,7 @@ OPS = [
     U("sigmoid", _sigmoid),
     U("relu", lambda x: np.maximum(x, 0)),
     U("erf", _vec_erf),
+    U("erf", _vec_erf, -5.0, 5.0),
     U("reciprocal", np.reciprocal, 0.2, 3.0),
     U("sign", np.sign, gradgrad=False),
     U("floor", np.floor, gradgrad=False),
@@ -89,6 +91,25 @@ OPS = [
         unary_samples(),
         ref=lambda x: x * 0.5 * (1 + _vec_erf(x / math.sqrt(2))),
         torch_ref=lambda t, x: t.nn.functional.gelu(x),
+    ),
+    OpInfo(
+        "gelu_wide",
+        ember.gelu,
+        [Sample((np.linspace(-9.0, 9.0, 37),), name="tails")],
+        ref=lambda x: x * 0.5 * (1 + _vec_erf(x / math.sqrt(2))),
+        torch_ref=lambda t, x: t.nn.functional.gelu(x),
+    ),
+    OpInfo(
+        "gelu_backward",
+        gelu_backward,
+        [
+            Sample((rand(3, 4, seed=4), rand(3, 4, low=-4.0, high=4.0)), name="2d"),
+            Sample((rand(6, seed=4), np.linspace(-7.0, 7.0, 6)), name="tails"),
+        ],
+        torch_ref=lambda t, g, x: t.ops.aten.gelu_backward(g, x),
+        errors=[
+            ErrorCase((rand(2, 3), rand(3, 2)), exc=ValueError, match=r"gelu_backward: shapes")
+        ],
     ),
     OpInfo(
         "gelu_tanh",
@@ -268,3 +289,24 @@ INT_OPS = [
 ]
 
 globals().update(make_op_tests(OPS + INT_OPS))
+
+
+def test_erf_and_gelu_float32_accuracy():
+    """SciPy-free float32 kernels: erf within 0.6 ulp of math.erf on a dense grid; exact GELU
+    and its gradient within 1.5e-6 of float64 (measured: 1.1e-6 and 2.2e-7; PyTorch's float32
+    kernels: 3.7e-7 and 2.4e-7)."""
+    x = np.linspace(-8.0, 8.0, 200_001).astype(np.float32)
+    x64 = x.astype(np.float64)
+    ref = _vec_erf(x64)
+    ulp = np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    got = ember.erf(ember.from_numpy(x)).numpy().astype(np.float64)
+    assert np.max(np.abs(got - ref) / ulp) <= 0.6
+    cdf = 0.5 * (1.0 + _vec_erf(x64 / math.sqrt(2.0)))
+    gelu_ref = x64 * cdf
+    dgelu_ref = cdf + x64 * np.exp(-0.5 * x64 * x64) / math.sqrt(2.0 * math.pi)
+    t = ember.from_numpy(x).requires_grad_()
+    y = ember.gelu(t)
+    y.backward(ember.ones_like(y))
+    assert np.max(np.abs(y.detach().numpy() - gelu_ref)) < 1.5e-6
+    assert np.max(np.abs(t.grad.numpy() - dgelu_ref)) < 1.5e-6
+    assert np.max(np.abs(y.detach().numpy() - gelu_ref) / np.maximum(np.abs(gelu_ref), 1)) < 1.5e-6

@@ -19,15 +19,14 @@ import sys
 
 import numpy as np
 
+from ..tensor import Tensor
 from .grad_mode import STATE
-from .graph import AccumulateGrad, accumulator_for, edge_of
+from .graph import AccumulateGrad, Node, accumulator_for, edge_of
 
 __all__ = ["backward", "grad"]
 
 
 def _as_tensor_list(x) -> list:
-    from ..tensor import Tensor
-
     if x is None:
         return []
     if isinstance(x, Tensor):
@@ -36,8 +35,6 @@ def _as_tensor_list(x) -> list:
 
 
 def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
-    from ..tensor import Tensor
-
     if len(grad_outputs) != len(outputs):
         raise RuntimeError(
             f"grad_outputs has {len(grad_outputs)} tensors but outputs has {len(outputs)}"
@@ -57,7 +54,7 @@ def _root_grads(outputs: list, grad_outputs: list, create_graph: bool) -> list:
             g = Tensor._wrap(np.ones(out._data.shape, out._data.dtype))
         elif not isinstance(g, Tensor):
             g = Tensor._wrap(np.asarray(g, dtype=out._data.dtype))
-        if tuple(g.shape) != tuple(out.shape):
+        if g._data.shape != out._data.shape:
             raise RuntimeError(
                 f"Mismatch in shape: grad_output has a shape of {tuple(g.shape)} and output has a "
                 f"shape of {tuple(out.shape)}"
@@ -96,8 +93,6 @@ def _add(a, b):
 
 def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, accumulate=True):
     """Walk the graph from ``roots`` (edges) with ``root_grads``; return captured grads."""
-    from ..tensor import Tensor
-
     buffers: dict = {}
     for (node, nr), g in zip(roots, root_grads):
         buf = buffers.setdefault(node, [None] * _num_outputs(node))
@@ -108,6 +103,9 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, accumul
     captured = {} if capture is not None else None
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
+    wrap = Tensor._wrap
+    # the loop below runs once per recorded op: the helpers of the rare cases (hooks, retained
+    # grads, capture, multi-output nodes) are called only when they apply
     try:
         while ready:
             node = ready.pop()
@@ -118,32 +116,45 @@ def _run(roots, root_grads, *, retain_graph, create_graph, capture=None, accumul
                 )
                 continue
             in_grads = None
-            if grads is not None and any(g is not None for g in grads):
-                grads = _run_pre_hooks(node, grads)
+            if grads is not None and (
+                grads[0] is not None if len(grads) == 1 else any(g is not None for g in grads)
+            ):
+                if node._pre_hooks or node._retain:
+                    grads = _run_pre_hooks(node, grads)
                 if capture is not None:
                     for nr, g in enumerate(grads):
                         key = (node, nr)
                         if key in capture:
                             captured[key] = g
-                grads = _fill_missing(node, grads)
-                in_grads = node.apply(grads)
+                if len(grads) > 1:
+                    grads = _fill_missing(node, grads)
+                if type(node) is Node:
+                    in_grads = node.prim.vjp(node, *grads)
+                else:  # a custom Function's node
+                    in_grads = node.apply(grads)
                 if not retain_graph:
                     node.release()
-                _check_grads(node, in_grads)
-            for i, edge in enumerate(node.next_edges):
+                if len(in_grads) != len(node.next_edges):
+                    _check_grads(node, in_grads)
+            i = -1
+            for edge in node.next_edges:
+                i += 1
                 if edge is None:
                     continue
                 child, nr = edge
-                if in_grads is not None and in_grads[i] is not None:
-                    buf = buffers.get(child)
-                    if buf is None:
-                        buf = buffers[child] = [None] * _num_outputs(child)
+                if in_grads is not None:
                     g = in_grads[i]
-                    if not isinstance(g, Tensor):
-                        g = Tensor._wrap(np.asarray(g))
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
-                deps[child] -= 1
-                if deps[child] == 0:
+                    if g is not None:
+                        if type(g) is not Tensor and not isinstance(g, Tensor):
+                            g = wrap(np.asarray(g))
+                        buf = buffers.get(child)
+                        if buf is None:
+                            buf = buffers[child] = [None] * _num_outputs(child)
+                        prev = buf[nr]
+                        buf[nr] = g if prev is None else prev + g
+                left = deps[child] - 1
+                deps[child] = left
+                if left == 0:
                     ready.append(child)
     finally:
         STATE.enabled = prev_mode
@@ -176,17 +187,20 @@ def _run_pre_hooks(node, grads: list) -> list:
 
 
 def _fill_missing(node, grads: list) -> list:
-    """Zero grads for float outputs that received none (so vjp rules see full grads)."""
+    """Zero grads for float outputs that received none (so vjp rules see full grads).
+
+    The zeros are a read-only broadcast of one scalar: no allocation or memset for the
+    unused outputs of multi-output primitives (standardize's mean and rstd, gelu's CDF, a
+    max-pool's indices), and ``ops._helpers.grad_is_live`` recognises them in O(1).
+    """
     if len(grads) == 1:
         return grads
-    from ..tensor import Tensor
-
     out = list(grads)
     for i, g in enumerate(out):
         if g is None:
             shape, npdtype = node.out_meta[i]
             if npdtype is not None and (npdtype.kind == "f" or npdtype.name == "bfloat16"):
-                out[i] = Tensor._wrap(np.zeros(shape, npdtype))
+                out[i] = Tensor._wrap(np.broadcast_to(np.zeros((), npdtype), shape))
     return out
 
 
@@ -202,8 +216,6 @@ def _owned_grad(g):
     """A detached grad tensor that no one else writes to: the engine's own fresh array when
     nothing else references it (the common case; saves a copy per parameter per step), else a
     copy. ``getrefcount`` sees the array's holders: ``g._data``, ``arr`` and its own argument."""
-    from ..tensor import Tensor
-
     arr = g._data
     if arr.flags.owndata and arr.flags.writeable and sys.getrefcount(arr) <= 3:
         return Tensor._wrap(arr)
@@ -303,8 +315,6 @@ def grad(
         >>> ember.autograd.grad((x ** 2).sum(), x)
         (tensor([2., 4.]),)
     """
-    from ..tensor import Tensor
-
     outs = _as_tensor_list(outputs)
     targets = _as_tensor_list(inputs)
     single = isinstance(inputs, Tensor)

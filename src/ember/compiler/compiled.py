@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _GRAD
 from ..tensor import Tensor
@@ -20,12 +18,15 @@ from .executor import make_executor
 from .tracer import (
     Traced,
     TraceError,
+    alias_pattern,
     check_same_constants,
     flatten,
+    map_leaves,
     perturbed,
     restore,
     trace,
     unflatten,
+    unique_leaves,
 )
 
 __all__ = ["CompiledFunction"]
@@ -103,7 +104,7 @@ class _CompiledCall(Function):
                 raise RuntimeError(f"compiled backward: missing gradient for output {k} {shape}")
             if arr.dtype.name != out_dtype:
                 arr = arr.astype(out_dtype)
-            g_arrays.append(np.ascontiguousarray(arr))
+            g_arrays.append(arr if arr.flags.c_contiguous else arr.copy(order="C"))
         saved = list(ctx.saved_arrays)
         in_grads = entry.backward.run(saved + g_arrays, entry.params())
         out = [None, None] + [None] * (ctx.n_leaves + len(entry.param_targets))
@@ -159,7 +160,7 @@ class CompiledFunction:
             )
         else:
             shapes = tuple((t._data.shape, t._data.dtype.str, t._requires_grad) for t in leaves)
-        return (_freeze(tree), shapes, _GRAD.enabled, modes, req)
+        return (_freeze(tree), shapes, alias_pattern(leaves), _GRAD.enabled, modes, req)
 
     def __call__(self, *args, **kwargs):
         leaves: list = []
@@ -174,7 +175,7 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         if not entry.stale_check():
             entry = self._compile(args, kwargs, key)
-        outs = entry.run(leaves)
+        outs = entry.run(unique_leaves(leaves))
         return unflatten(entry.traced.out_tree, outs)
 
     def _compile(self, args, kwargs, key):
@@ -227,7 +228,7 @@ def _trace_twice(fn, args, kwargs, params, dynamic=False):
     restore(first.snapshots)
     leaves: list = []
     tree = flatten((args, kwargs), leaves)
-    probe = unflatten_args(tree, [perturbed(t) for t in leaves])
+    probe = unflatten_args(tree, map_leaves(leaves, perturbed))
     state = default_generator.get_state()
     second = None
     try:

@@ -26,7 +26,16 @@ from ..autograd.grad_mode import no_grad
 from ..ir.graph import Graph
 from ..ir.symbolic import _MismatchError, unify
 from ..tensor import Tensor
-from .tracer import Traced, TraceError, check_same_constants, flatten, restore, trace, unflatten
+from .tracer import (
+    Traced,
+    TraceError,
+    check_same_constants,
+    flatten,
+    map_leaves,
+    restore,
+    trace,
+    unflatten,
+)
 
 __all__ = ["capture", "Captured", "unify_traces", "batch_resized"]
 
@@ -58,7 +67,7 @@ def _retrace(fn, args, kwargs, params, n_b, want_backward):
 
     leaves: list = []
     tree = flatten((args, kwargs), leaves)
-    new_args, new_kwargs = unflatten(tree, [batch_resized(t, n_b) for t in leaves])
+    new_args, new_kwargs = unflatten(tree, map_leaves(leaves, lambda t: batch_resized(t, n_b)))
     state = default_generator.get_state()
     second = None
     try:
@@ -206,7 +215,7 @@ def _roll_probe(fn, args, kwargs, params) -> Traced:
 
     leaves: list = []
     tree = flatten((tuple(args), kwargs), leaves)
-    new_args, new_kwargs = unflatten(tree, [perturbed(t) for t in leaves])
+    new_args, new_kwargs = unflatten(tree, map_leaves(leaves, perturbed))
     state = default_generator.get_state()
     probe = None
     try:

@@ -245,11 +245,33 @@ def flatten(obj, leaves: list):
     if isinstance(obj, Tensor):
         leaves.append(obj)
         return ("T", len(leaves) - 1)
-    if isinstance(obj, (tuple, list)) and not hasattr(obj, "_fields"):
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return ("namedtuple", (type(obj), [flatten(o, leaves) for o in obj]))
+    if isinstance(obj, (tuple, list)):
         return (type(obj).__name__, [flatten(o, leaves) for o in obj])
     if isinstance(obj, dict):
         return ("dict", [(k, flatten(v, leaves)) for k, v in obj.items()])
     return ("py", obj)
+
+
+def unique_leaves(leaves: list) -> list:
+    """The distinct tensors among ``leaves``, in order of first appearance (graph inputs)."""
+    seen: dict = {}
+    for t in leaves:
+        seen.setdefault(id(t), t)
+    return list(seen.values())
+
+
+def alias_pattern(leaves: list) -> tuple:
+    """For each leaf, the index of its tensor among :func:`unique_leaves` (part of the key)."""
+    first: dict = {}
+    return tuple(first.setdefault(id(t), len(first)) for t in leaves)
+
+
+def map_leaves(leaves: list, fn) -> list:
+    """``fn`` applied once per distinct tensor, keeping the aliasing of ``leaves``."""
+    done: dict = {}
+    return [done[id(t)] if id(t) in done else done.setdefault(id(t), fn(t)) for t in leaves]
 
 
 def unflatten(tree, leaves: list):
@@ -260,6 +282,9 @@ def unflatten(tree, leaves: list):
         return body
     if kind == "dict":
         return {k: unflatten(v, leaves) for k, v in body}
+    if kind == "namedtuple":
+        cls, fields = body
+        return cls(*(unflatten(v, leaves) for v in fields))
     items = [unflatten(v, leaves) for v in body]
     return tuple(items) if kind == "tuple" else items
 
@@ -279,11 +304,13 @@ def trace(
     in_leaves: list = []
     flatten((args, kwargs), in_leaves)
     with _Session(rec):
-        for k, t in enumerate(in_leaves):
-            if id(t._data) in rec.by_array:
-                raise TraceError(f"argument {k}: the same tensor is passed twice")
+        for k, t in enumerate(unique_leaves(in_leaves)):
             rec.add_input(t, f"input_{k}")
-        result = fn(*args, **kwargs)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException:
+            restore(rec.snapshots)  # a refused trace leaves no writes behind
+            raise
         out_leaves: list = []
         out_tree = flatten(result, out_leaves)
         out_vids = [rec.value_of(t) for t in out_leaves]
@@ -406,8 +433,9 @@ def _check_untracked_writes(rec: _Recorder, g: Graph) -> None:
 def restore(rec_snapshots: dict) -> None:
     """Put every input/parameter the trace touched back to its value before the call."""
     for t, before in rec_snapshots.values():
-        if t._data.shape == before.shape:
-            np.copyto(t._data, before)
+        arr = t._data
+        if arr.shape == before.shape and arr.flags.writeable:
+            np.copyto(arr, before)
 
 
 def perturbed(t: Tensor) -> Tensor:

@@ -142,6 +142,23 @@ def sum_to_shape(g: Tensor, shape: tuple) -> Tensor:
     return reshape(g, shape) if tuple(g._data.shape) != shape else g
 
 
+def grad_is_live(g: Tensor | None) -> bool:
+    """False for a missing gradient or one that is all zeros and outside autograd.
+
+    The engine fills the unused outputs of multi-output primitives with a zero-stride
+    broadcast of one zero (see ``autograd.engine._fill_missing``): that case is decided by
+    reading a single element, other arrays are scanned.
+    """
+    if g is None:
+        return False
+    if g._requires_grad:
+        return True
+    a = g._data
+    if a.size and not any(a.strides):  # every element is the same memory location
+        return bool(a[(0,) * a.ndim] != 0)
+    return bool(a.any())
+
+
 def same_spec(x: Spec, **_attrs) -> Spec:
     return x
 

@@ -38,6 +38,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._dispatch import apply
 from ..registry import ShapeError, Spec, primitive
 from ..tensor import Tensor
+from . import conv_shift
 
 __all__ = [
     "conv",
@@ -270,6 +271,10 @@ def _conv(x, w, *, stride, padding, dilation, groups):
 def _conv_input_grad(g, w, *, size, stride, padding, dilation, groups):
     """Transposed convolution: the adjoint of ``conv`` in its input (``size`` = input size)."""
     _check_arrays(g, w)
+    if all(st == 1 for st in stride):
+        # whole-row shifted adds instead of a window scatter (measured on the CNN benchmark's
+        # 32 -> 64 channel 3x3 conv, batch 64, 1 thread: 14.2 -> 11.2 ms)
+        return conv_shift.conv_input_grad(g, w, size, padding, dilation, groups, _CHUNK_BYTES)
     kernel = tuple(w.shape[2:])
     out = tuple(g.shape[2:])
     nd = len(kernel)
@@ -496,7 +501,7 @@ def col2im(input: Tensor, *, size, kernel, stride, padding, dilation) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 # gather / scatter by flat spatial index (max-pool backward)
 # ---------------------------------------------------------------------------------------------
-def _pool_scatter_rule(g: Spec, idx: Spec, *, size) -> Spec:
+def _pool_scatter_rule(g: Spec, idx: Spec, *, size, unique=False) -> Spec:
     return Spec(tuple(g.shape[:2]) + tuple(size), g.dtype)
 
 
@@ -505,13 +510,19 @@ def _pool_gather_rule(x: Spec, idx: Spec) -> Spec:
 
 
 @primitive("pool_scatter", _pool_scatter_rule, saves_inputs=True)
-def _pool_scatter(g, idx, *, size):
-    """Sum ``g (N, C, *O)`` into zeros ``(N, C, *size)`` at flat spatial indices ``idx``."""
+def _pool_scatter(g, idx, *, size, unique=False):
+    """Sum ``g (N, C, *O)`` into zeros ``(N, C, *size)`` at flat spatial indices ``idx``;
+    ``unique`` promises no index repeats within a plane (a plain assignment then suffices:
+    max pooling with non-overlapping windows, 1.5 -> 1.1 ms on the CNN benchmark's first pool)."""
     n, c = g.shape[:2]
     plane = math.prod(size)
     rows = np.arange(n * c, dtype=np.int64).reshape(n, c, *([1] * (g.ndim - 2))) * plane
     res = np.zeros(n * c * plane, g.dtype)
-    np.add.at(res, (idx + rows).ravel(), g.ravel())
+    flat = idx + rows
+    if unique:
+        res[flat.ravel()] = g.ravel()
+    else:
+        np.add.at(res, flat.ravel(), g.ravel())
     return res.reshape((n, c) + tuple(size))
 
 
@@ -613,7 +624,15 @@ def _max_pool(x, *, kernel, stride, padding, dilation, ceil_mode):
 @_max_pool.defvjp
 def _(ctx, g, _gi):
     idx = ctx.outputs[1]
-    return (apply(_pool_scatter, g, idx, size=tuple(ctx.in_meta[0][0][2:])),)
+    a = ctx.attrs
+    # windows that cannot overlap pick distinct pixels
+    disjoint = all(
+        s >= d * (k - 1) + 1 for k, s, d in zip(a["kernel"], a["stride"], a["dilation"])
+    )
+    size = tuple(ctx.in_meta[0][0][2:])
+    if disjoint:
+        return (apply(_pool_scatter, g, idx, size=size, unique=True),)
+    return (apply(_pool_scatter, g, idx, size=size),)
 
 
 def max_pool(input: Tensor, *, kernel, stride, padding, dilation, ceil_mode) -> tuple:

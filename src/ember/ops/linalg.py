@@ -23,6 +23,7 @@ import numpy as np
 from .._dispatch import apply
 from ..registry import ShapeError, Spec, primitive
 from ..tensor import Tensor, tensor_method
+from . import _parallel as _par
 from ._helpers import broadcast_shapes, promote, sum_to_shape, to_tensor, wrap_dim
 from .movement import expand, permute, reshape
 
@@ -73,9 +74,9 @@ def _matmul(a, b):
     if b.ndim == 2 and a.ndim > 2:
         # (..., n, k) @ (k, m): one GEMM over the folded rows; NumPy's batched loop is several
         # times slower here (measured 110 ms vs 18 ms for (32, 64, 64) @ (64, 1024))
-        out = np.matmul(a.reshape(-1, a.shape[-1]), b)
+        out = _par.matmul(a.reshape(-1, a.shape[-1]), b)
         return out.reshape(a.shape[:-1] + (b.shape[-1],))
-    return np.matmul(a, b)
+    return _par.matmul(a, b)
 
 
 def _mT(t: Tensor) -> Tensor:
@@ -568,7 +569,12 @@ def _linear_rule(x: Spec, w: Spec, *b: Spec) -> Spec:
 @primitive("linear", _linear_rule, saves_inputs=(0, 1))
 def _linear(x, w, *b):
     """``x @ w.T (+ b)`` over the last axis of ``x`` as one GEMM over the folded rows."""
-    out = np.matmul(x.reshape(-1, x.shape[-1]), w.T)
+    if x.ndim == 2:
+        out = _par.matmul(x, w.T)
+        if b:
+            out += b[0]
+        return out
+    out = _par.matmul(x.reshape(-1, x.shape[-1]), w.T)
     if b:
         out += b[0]
     return out.reshape(x.shape[:-1] + (w.shape[0],))
@@ -601,9 +607,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         ember.Size([2, 4])
     """
     x, w = to_tensor(input), to_tensor(weight)
-    args = (x, w) if bias is None else (x, w, to_tensor(bias))
-    dtype = args[0]._data.dtype
-    if any(a._data.dtype != dtype for a in args):
-        (promoted, _) = promote(*args)
-        args = tuple(promoted)
-    return apply(_linear, *args)
+    dtype = x._data.dtype
+    if bias is None:
+        if w._data.dtype == dtype:
+            return apply(_linear, x, w)
+        args = (x, w)
+    else:
+        b = to_tensor(bias)
+        if w._data.dtype == dtype and b._data.dtype == dtype:
+            return apply(_linear, x, w, b)
+        args = (x, w, b)
+    (promoted, _) = promote(*args)
+    return apply(_linear, *promoted)

@@ -16,6 +16,7 @@ import builtins
 
 import numpy as np
 
+from .. import _dispatch
 from .. import dtypes as _dt
 from .._dispatch import apply, apply_inplace
 from ..registry import ShapeError, Spec, primitive
@@ -204,7 +205,23 @@ def _expand_shape(src: tuple, shape: tuple) -> tuple:
 @primitive("expand", _expand_rule, is_view=True)
 def _expand(x, *, shape):
     """Broadcast to a larger shape without copying (read-only view)."""
-    return np.broadcast_to(x, shape)
+    if not x.flags.c_contiguous or not x.size:
+        return np.broadcast_to(x, shape)
+    # np.broadcast_to costs ~7 us in Python; building the zero-stride view directly ~1 us
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ValueError("cannot broadcast to fewer dimensions")
+    strides = [0] * lead
+    for n, want, st in zip(x.shape, shape[lead:], x.strides):
+        if n == want:
+            strides.append(st)
+        elif n == 1:
+            strides.append(0)
+        else:
+            raise ValueError("shape mismatch")  # the rule's message names both shapes
+    out = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
+    out.flags.writeable = False
+    return out
 
 
 @_expand.defvjp
@@ -621,7 +638,11 @@ def _scatter_vjp(prim):
         from .creation import zeros
         from .view_scatter import view_scatter
 
-        base = zeros(ctx.in_meta[0][0], dtype=g.dtype)
+        shape = ctx.in_meta[0][0]
+        if _dispatch.is_traced():
+            base = zeros(shape, dtype=g.dtype)
+        else:  # a read-only broadcast zero: view_scatter's copy of it is the only fill pass
+            base = Tensor._wrap(np.broadcast_to(np.zeros((), g._data.dtype), shape))
         return (view_scatter(base, g, ((prim, ctx.attrs),)),)
 
     prim.defvjp(vjp)

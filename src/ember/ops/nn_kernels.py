@@ -1,6 +1,8 @@
 """Fused primitives for neural-network ops, where fusing measurably matters or numerics need it.
 
-* ``softmax`` / ``log_softmax`` along one axis: one NumPy pass each way instead of five ops.
+* ``softmax`` / ``log_softmax`` along one axis: one NumPy pass each way instead of five ops;
+  ``softmax_backward`` (``scale * y * (g - sum(g * y))``) is softmax's vjp and the attention
+  scores' gradient in one primitive (three passes instead of four ops and their temporaries).
 * ``standardize``: ``(x - mean) * rstd`` over some axes, also returning ``mean`` and ``rstd``
   (the shared core of layer_norm, batch_norm, group_norm and instance_norm).
 * ``ctc_loss``: the CTC alpha/beta recursions in NumPy, vectorised over the batch.
@@ -22,16 +24,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dispatch
 from .. import dtypes as _dt
 from .._dispatch import apply
 from ..registry import ShapeError, Spec, primitive
 from ..tensor import Tensor, tensor_method
+from . import _parallel as _par
 from . import elementwise as _ew
-from ._helpers import float_dtype, to_tensor, wrap_dim
+from ._blas import sum_last
+from ._helpers import float_dtype, grad_is_live, to_tensor, wrap_dim
 from .reduce import mean as _mean
 from .reduce import sum as _sum
 
-__all__ = ["softmax", "log_softmax", "standardize", "cross_entropy_indices", "ctc_nll"]
+__all__ = [
+    "softmax",
+    "log_softmax",
+    "softmax_backward",
+    "standardize",
+    "cross_entropy_indices",
+    "ctc_nll",
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -59,17 +71,104 @@ def _softmax(x, *, axis):
     """``exp(x) / sum(exp(x))`` along ``axis``, computed from ``x - max``."""
     if x.size == 0:
         return x.copy()
+    if axis == x.ndim - 1 and x.flags.c_contiguous:
+        out = np.empty_like(x)
+        xr, orows = x.reshape(-1, x.shape[-1]), out.reshape(-1, x.shape[-1])
+
+        def rows(lo, hi):
+            e = orows[lo:hi]
+            np.exp(_shifted(xr[lo:hi], 1), out=e)
+            with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
+                e /= sum_last(e)
+
+        _par.for_rows(rows, xr.shape[0], 6 * xr.shape[1], blas=True)
+        return out
     e = np.exp(_shifted(x, axis))
-    with np.errstate(invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
+    with np.errstate(invalid="ignore"):
         e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
 @_softmax.defvjp
 def _(ctx, g):
-    y = ctx.outputs[0]
-    gy = g * y
-    return (gy - y * _sum(gy, dim=ctx.attrs["axis"], keepdim=True),)
+    y, axis = ctx.outputs[0], ctx.attrs["axis"]
+    if _dispatch.is_traced():  # tracers see ops every backend lowers
+        gy = g * y
+        return (gy - y * _sum(gy, dim=axis, keepdim=True),)
+    return (apply(_softmax_backward, g, y, axis=axis, scale=1.0),)
+
+
+def _softmax_bwd_rule(g: Spec, y: Spec, *, axis, scale) -> Spec:
+    if tuple(g.shape) != tuple(y.shape) or g.dtype is not y.dtype:
+        raise ShapeError(
+            f"softmax_backward: grad {tuple(g.shape)} {g.dtype} vs output {tuple(y.shape)} "
+            f"{y.dtype}"
+        )
+    if not 0 <= axis < max(len(y.shape), 1):
+        raise ShapeError(f"softmax_backward: axis {axis} out of range for shape {tuple(y.shape)}")
+    return y
+
+
+@primitive("softmax_backward", _softmax_bwd_rule, saves_inputs=True)
+def _softmax_backward(g, y, *, axis, scale):
+    """``scale * y * (g - sum(g * y))`` along ``axis``: the vjp of a softmax with output ``y``
+    (scaled, for attention scores), in three passes instead of four ops and their temporaries."""
+    if g.shape != y.shape:
+        raise ValueError("shape mismatch")  # the rule's message names both
+    if axis != y.ndim - 1 or not (g.flags.c_contiguous and y.flags.c_contiguous):
+        total = np.multiply(g, y).sum(axis=axis, keepdims=True)
+        out = np.subtract(g, total)
+        out *= y
+        if scale != 1.0:
+            out *= y.dtype.type(scale)
+        return out
+    n = y.shape[-1] if y.ndim else 1
+    out = np.empty_like(y)
+    g2, y2, o2 = g.reshape(-1, n), y.reshape(-1, n), out.reshape(-1, n)
+
+    def rows(lo, hi):
+        o = o2[lo:hi]
+        np.multiply(g2[lo:hi], y2[lo:hi], out=o)
+        np.subtract(g2[lo:hi], sum_last(o), out=o)
+        o *= y2[lo:hi]
+        if scale != 1.0:
+            o *= y.dtype.type(scale)
+
+    _par.for_rows(rows, g2.shape[0], 5 * n, blas=True)
+    return out
+
+
+@_softmax_backward.defvjp
+def _(ctx, h):
+    g, y = ctx.inputs
+    axis, scale = ctx.attrs["axis"], ctx.attrs["scale"]
+    need = ctx.needs_input_grad
+    gg = apply(_softmax_backward, h, y, axis=axis, scale=scale) if need[0] else None
+    gy = None
+    if need[1]:  # d/dy of scale * y * (g - <g, y>): scale * (h * (g - <g, y>) - g * <h, y>)
+        gy = h * (g - _sum(g * y, dim=axis, keepdim=True)) - g * _sum(h * y, dim=axis, keepdim=True)
+        gy = gy * scale if scale != 1.0 else gy
+    return (gg, gy)
+
+
+def softmax_backward(grad: Tensor, output: Tensor, dim: int, scale: float = 1.0) -> Tensor:
+    """The gradient of ``softmax`` along ``dim`` for its ``output``, times ``scale``.
+
+    Example:
+        >>> import ember
+        >>> from ember.ops.nn_kernels import softmax_backward
+        >>> softmax_backward(ember.tensor([1.0, 0.0]), ember.tensor([0.5, 0.5]), 0)
+        tensor([ 0.2500, -0.2500])
+    """
+    g, y = to_tensor(grad), to_tensor(output)
+    axis = wrap_dim("softmax_backward", dim, y._data.ndim)
+    if _dispatch.is_traced():  # tracers see ops every backend lowers
+        # the primitive's checks first: traced calls refuse what eager calls refuse
+        _softmax_bwd_rule(Spec(g.shape, g.dtype), Spec(y.shape, y.dtype), axis=axis, scale=scale)
+        gy = g * y
+        out = gy - y * _sum(gy, dim=axis, keepdim=True)
+        return out * scale if scale != 1.0 else out
+    return apply(_softmax_backward, g, y, axis=axis, scale=float(scale))
 
 
 @primitive("log_softmax", _axis_rule("log_softmax"), saves_outputs=True)
@@ -78,7 +177,8 @@ def _log_softmax(x, *, axis):
     if x.size == 0:
         return x.copy()
     s = _shifted(x, axis)
-    s -= np.log(np.exp(s).sum(axis=axis, keepdims=True))
+    e = np.exp(s)
+    s -= np.log(sum_last(e) if axis == x.ndim - 1 else e.sum(axis=axis, keepdims=True))
     return s
 
 
@@ -183,9 +283,7 @@ def _standardize(x, *, axes, eps):
     return xc, mean, rstd
 
 
-def _live(g) -> bool:
-    """False for the zero gradients the engine fills in for unused outputs."""
-    return g is not None and (g._requires_grad or bool(g._data.any()))
+_live = grad_is_live  # False for the zero gradients the engine fills in for unused outputs
 
 
 @_standardize.defvjp
@@ -262,8 +360,23 @@ def _cross_entropy(x, t, w=None, *, ignore_index, smoothing, reduction):
     """Softmax cross entropy of ``(N, C)`` logits against class indices."""
     n, c = x.shape
     mask, tc, wt, denom = _ce_constants(x.shape, t, w, x.dtype, ignore_index, smoothing, reduction)
+    if not smoothing and x.flags.c_contiguous:  # rows split over ember's threads
+        lse, picked = np.empty(n, x.dtype), np.empty(n, x.dtype)
+
+        def rows(lo, hi):
+            s = _shifted(x[lo:hi], 1)
+            picked[lo:hi] = s[np.arange(hi - lo), tc[lo:hi]]
+            np.exp(s, out=s)
+            np.log(sum_last(s, keepdims=False), out=lse[lo:hi])
+
+        _par.for_rows(rows, n, 5 * c, blas=True)
+        loss = (lse - picked) * wt
+        if reduction == "none":
+            return loss.astype(x.dtype, copy=False)
+        total = loss.sum(dtype=x.dtype)
+        return np.asarray(total / denom if reduction == "mean" else total, dtype=x.dtype)
     s = _shifted(x, 1)
-    lse = np.log(np.exp(s).sum(axis=1))
+    lse = np.log(sum_last(np.exp(s), keepdims=False))
     rows = np.arange(n)
     loss = (lse - s[rows, tc]) * wt
     if smoothing:
@@ -283,12 +396,20 @@ def _cross_entropy_backward(x, t, *rest, ignore_index, smoothing, reduction):
     mask, tc, wt, denom = _ce_constants(x.shape, t, w, x.dtype, ignore_index, smoothing, reduction)
     scale = g if reduction == "none" else np.full(n, g / denom if reduction == "mean" else g)
     scale = scale.astype(x.dtype, copy=False)
-    p = np.exp(_shifted(x, 1))
     row_total = (1 - smoothing) * wt
     if smoothing:
         row_total = row_total + (smoothing / c) * (w.sum() if w is not None else c) * mask
-    p *= (row_total * scale / p.sum(axis=1))[:, None]
-    p[np.arange(n), tc] -= (1 - smoothing) * wt * scale
+    row_total = row_total * scale
+    picked = (1 - smoothing) * wt * scale
+    p = np.empty_like(x)
+
+    def rows(lo, hi):  # rows split over ember's threads
+        pr = p[lo:hi]
+        np.exp(_shifted(x[lo:hi], 1), out=pr)
+        pr *= (row_total[lo:hi] / sum_last(pr, keepdims=False))[:, None]
+        pr[np.arange(hi - lo), tc[lo:hi]] -= picked[lo:hi]
+
+    _par.for_rows(rows, n, 5 * c, blas=True)
     if smoothing:
         p -= (smoothing / c) * (mask * scale)[:, None] * (w[None, :] if w is not None else 1)
     return p

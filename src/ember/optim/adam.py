@@ -125,6 +125,7 @@ class Adam(Optimizer):
             np.sqrt(exp_avg_sq, out=tmp)
         tmp /= bias_correction2_sqrt
         tmp += eps
-        update = np.multiply(exp_avg, -step_size)
-        update /= tmp
-        p += update
+        # PyTorch's addcdiv_: param + value * (exp_avg / denom), in the scratch buffer
+        np.divide(exp_avg, tmp, out=tmp)
+        tmp *= -step_size
+        p += tmp

@@ -90,6 +90,6 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = _state_tensor(grad.copy())
             else:
                 buf._data *= momentum
-                buf._data += (1 - dampening) * grad
+                buf._data += (1 - dampening) * grad if dampening else grad
             grad = grad + momentum * buf._data if group["nesterov"] else buf._data
         p += -lr * grad

@@ -276,9 +276,12 @@ def rrelu(
         return _inplace(rrelu)(input, lower, upper, training)
     x = to_tensor(input)
     if training:
-        from ...random import rand_like
+        from ..._dispatch import apply
+        from ...random import rand_uniform
 
-        slope = rand_like(x) * (upper - lower) + lower
+        # the sampling primitive, so a compiled graph draws new slopes on every call
+        noise = apply(rand_uniform, shape=tuple(x.shape), dtype=x.dtype)
+        slope = noise * (upper - lower) + lower
     else:
         slope = (lower + upper) / 2
     return _ew.where(x >= 0, x, x * slope)

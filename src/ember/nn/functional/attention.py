@@ -26,6 +26,8 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ..._dispatch import apply
+from ...ops import _parallel as _par
+from ...ops._blas import sum_last
 from ...ops._helpers import sum_to_shape
 from ...registry import ShapeError, Spec, primitive
 from ...tensor import Tensor
@@ -81,39 +83,50 @@ def _causal_bias(l_: int, s_: int, dtype) -> np.ndarray:
 def _attention_probs(q, k, *bias, scale, causal):
     """``softmax(q @ k^T * scale + bias)`` over the last dim, upper triangle masked when
     ``causal``; rows with every key masked give zeros."""
-    s = np.matmul(q, np.swapaxes(k, -1, -2))
+    s = _par.matmul(q, np.swapaxes(k, -1, -2))
     s *= s.dtype.type(scale)
     if bias:
         s = s + bias[0]
     if causal:
         s += _causal_bias(*s.shape[-2:], s.dtype)
-    m = s.max(axis=-1, keepdims=True)
-    m[~np.isfinite(m)] = 0
-    s -= m
-    np.exp(s, out=s)
-    total = s.sum(axis=-1, keepdims=True)
-    total[total == 0] = 1  # fully masked rows: 0 / 1 = 0, not nan
-    s /= total
+    rows = s.reshape(-1, s.shape[-1])
+
+    def softmax_rows(lo, hi):
+        r = rows[lo:hi]
+        m = r.max(axis=-1, keepdims=True)
+        m[~np.isfinite(m)] = 0
+        r -= m
+        np.exp(r, out=r)
+        total = sum_last(r)  # a GEMV: NumPy's reduction of short rows is ~4x slower
+        total[total == 0] = 1  # fully masked rows: 0 / 1 = 0, not nan
+        r /= total
+
+    _par.for_rows(softmax_rows, rows.shape[0], 8 * rows.shape[1], blas=True)
     return s
 
 
 @_attention_probs.defvjp
 def _(ctx, g):
     from ...ops.linalg import matmul
-    from ...ops.reduce import sum as _sum
+    from ...ops.nn_kernels import softmax_backward
 
     (p,) = ctx.outputs
     q, k = ctx.inputs[:2]
     scale = ctx.attrs["scale"]
-    gp = g * p
-    ds = gp - p * _sum(gp, dim=-1, keepdim=True)  # grad of the (biased) scores
-    gq = gk = gb = None
-    if ctx.needs_input_grad[0]:
-        gq = sum_to_shape(matmul(ds, k) * scale, ctx.in_meta[0][0])
-    if ctx.needs_input_grad[1]:
-        gk = sum_to_shape(matmul(ds.transpose(-2, -1), q) * scale, ctx.in_meta[1][0])
-    if len(ctx.in_meta) > 2 and ctx.needs_input_grad[2]:
+    last = p._data.ndim - 1
+    need_bias = len(ctx.in_meta) > 2 and ctx.needs_input_grad[2]
+    gq = gk = gb = ds = None
+    if need_bias:  # grad of the (biased) scores
+        ds = softmax_backward(g, p, last)
         gb = sum_to_shape(ds, ctx.in_meta[2][0])
+        ds = ds * scale
+    if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+        if ds is None:  # the scale folded into one primitive instead of scaling both products
+            ds = softmax_backward(g, p, last, scale)
+        if ctx.needs_input_grad[0]:
+            gq = sum_to_shape(matmul(ds, k), ctx.in_meta[0][0])
+        if ctx.needs_input_grad[1]:
+            gk = sum_to_shape(matmul(ds.transpose(-2, -1), q), ctx.in_meta[1][0])
     return (gq, gk, gb) if len(ctx.in_meta) > 2 else (gq, gk)
 
 

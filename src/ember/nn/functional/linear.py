@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from ...ops.linalg import linear as _linear
 from ...tensor import Tensor
 
 __all__ = ["linear", "bilinear"]
@@ -17,8 +18,6 @@ __all__ = ["linear", "bilinear"]
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dimension of ``input`` (one fused primitive)."""
-    from ...ops.linalg import linear as _linear
-
     return _linear(input, weight, bias)
 
 

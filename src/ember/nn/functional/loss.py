@@ -229,18 +229,22 @@ def nll_loss(
         raise TypeError(f"nll_loss: expected a target of class indices, got {t.dtype}")
     rows, c, _ = _class_layout("nll_loss", x, t, False)
     _check_weight("nll_loss", weight, c)
-    flat = _class_targets("nll_loss", t, c, ignore_index)
+    _class_targets("nll_loss", t, c, ignore_index)  # validates the indices
+    flat = t.reshape(-1)  # ember ops from here on, so ember.compile sees the targets
+    if flat.dtype is not _dt.int64:
+        flat = flat.long()
     mask = flat != ignore_index
-    tc = np.where(mask, flat, 0)
-    npd = rows._data.dtype
-    wt = (weight._data.astype(npd)[tc] if weight is not None else np.ones(tc.shape, npd)) * mask
-    picked = take_along_dim(rows, Tensor._wrap(tc[:, None]), 1).reshape(-1)
-    loss = -picked * Tensor._wrap(wt.astype(npd, copy=False))
+    tc = _ew.where(mask, flat, 0)
+    wt = mask.to(rows.dtype)
+    if weight is not None:
+        wt = weight.detach().to(rows.dtype)[tc] * wt
+    picked = take_along_dim(rows, tc.unsqueeze(1), 1).reshape(-1)
+    loss = -picked * wt
     if reduction == "none":
         return loss.reshape(tuple(t.shape))
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / Tensor._wrap(np.asarray(wt.sum(), npd))
+    return loss.sum() / wt.sum()
 
 
 def binary_cross_entropy(
@@ -716,20 +720,24 @@ def ctc_loss(
     n = lp.shape[1]
     li = _lengths(input_lengths, n, "input_lengths")
     lt = _lengths(target_lengths, n, "target_lengths")
-    tdata = tg._data.astype(np.int64)
-    if tdata.ndim == 1:  # concatenated targets -> padded (N, S)
-        if tdata.size != lt.sum():
+    tdata = tg if tg.dtype is _dt.int64 else tg.long()  # ember ops: ember.compile sees targets
+    if tdata.dim() == 1:  # concatenated targets -> padded (N, S)
+        if tdata.shape[0] != lt.sum():
             raise ValueError(
-                f"ctc_loss: 1-D targets of length {tdata.size} but target_lengths sum to {lt.sum()}"
+                f"ctc_loss: 1-D targets of length {tdata.shape[0]} but target_lengths sum to "
+                f"{lt.sum()}"
             )
-        padded = np.zeros((n, max(int(lt.max(initial=0)), 1)), np.int64)
-        offsets = np.concatenate([[0], np.cumsum(lt)])
-        for i in range(n):
-            padded[i, : lt[i]] = tdata[offsets[i] : offsets[i + 1]]
-        tdata = padded
+        cols = np.arange(max(int(lt.max(initial=0)), 1))
+        inside = cols < lt[:, None]
+        if tdata.shape[0]:
+            starts = np.concatenate([[0], np.cumsum(lt)[:-1]])[:, None]
+            picked = tdata[Tensor._wrap(np.where(inside, starts + cols, 0))]
+            tdata = _ew.where(Tensor._wrap(inside), picked, 0)
+        else:
+            tdata = Tensor._wrap(np.zeros(inside.shape, np.int64))
     elif tdata.shape[1] == 0:
-        tdata = np.zeros((n, 1), np.int64)
-    nll = ctc_nll(lp, Tensor._wrap(tdata), li.tolist(), lt.tolist(), blank, zero_infinity)
+        tdata = Tensor._wrap(np.zeros((n, 1), np.int64))
+    nll = ctc_nll(lp, tdata, li.tolist(), lt.tolist(), blank, zero_infinity)
     if reduction == "none":
         return nll.reshape(()) if unbatched else nll
     if reduction == "sum":
@@ -738,7 +746,8 @@ def ctc_loss(
 
 
 def _lengths(v, n: int, name: str) -> np.ndarray:
-    arr = np.asarray(v._data if isinstance(v, Tensor) else v, dtype=np.int64).reshape(-1)
+    # tolist(): under ember.compile, lengths held in traced tensors are refused (not frozen)
+    arr = np.asarray(v.tolist() if isinstance(v, Tensor) else v, dtype=np.int64).reshape(-1)
     if arr.size != n:
         raise ValueError(f"ctc_loss: {name} has {arr.size} entries for a batch of {n}")
     return arr

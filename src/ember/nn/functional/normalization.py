@@ -1,8 +1,9 @@
 """Normalisation functions: layer/batch/group/instance/RMS/local-response norm, ``normalize``
 and the distance helpers ``cosine_similarity`` and ``pairwise_distance``.
 
+layer_norm with weight and bias is one fused primitive (``ember.ops.norm_kernels``); otherwise
 layer_norm, batch_norm (training), group_norm and instance_norm share the fused ``standardize``
-primitive (``ember.ops.nn_kernels``); the affine part is ordinary broadcasting ops.
+primitive (``ember.ops.nn_kernels``) and the affine part is ordinary broadcasting ops.
 
 Example:
     >>> import ember
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _dispatch
 from ...autograd.grad_mode import no_grad
 from ...ops import elementwise as _ew
+from ...ops import norm_kernels as _norm_kernels
 from ...ops._helpers import broadcast_shapes, to_tensor, wrap_dim
 from ...ops.nn_kernels import standardize
 from ...ops.reduce import mean as _mean
@@ -71,6 +74,14 @@ def layer_norm(
                 f"layer_norm: {name} of shape {tuple(p.shape)} does not match normalized_shape "
                 f"{list(shape)}"
             )
+    if (
+        weight is not None
+        and bias is not None
+        and x.is_floating_point()
+        and x._data.dtype == weight._data.dtype == bias._data.dtype
+        and not _dispatch.is_traced()  # tracers see standardize, which every backend lowers
+    ):
+        return _norm_kernels.layer_norm(x, weight, bias, k, eps)
     y = standardize(x, tuple(range(x.dim() - k, x.dim())), eps)[0]
     if weight is not None:
         y = y * weight
