@@ -33,6 +33,16 @@ FRAMEWORKS: dict[str, dict] = {
         "install": "pip install -e .  (from the repository root)",
         "mode": "eager",
     },
+    "ember-compile": {
+        "runner": "ember_runner",
+        "extra_args": ["--compile"],
+        "python": "ember",
+        "import": "ember",
+        "import_stmt": "import ember, ember.nn, ember.optim",
+        "dists": ["ember"],
+        "install": "as ember; a C compiler (cc/gcc/clang) for the fused kernels",
+        "mode": "ember.compile",
+    },
     "torch": {
         "runner": "torch_runner",
         "import": "torch",
@@ -117,13 +127,14 @@ def child_env(framework: str, threads: int, scratch: str) -> dict:
     env = dict(os.environ)
     env.update(protocol.thread_env(threads))
     paths = [REPO]
-    if framework == "ember":  # works from a fresh clone too, installed or not
+    if FRAMEWORKS[framework].get("python", framework) == "ember":  # a fresh clone works too
         paths.append(os.path.join(REPO, "src"))
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["JAX_PLATFORMS"] = "cpu"
     # cold caches, so the first-step time is a real trace + compile every time
     env["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(scratch, "inductor")
     env["CACHEDB"] = os.path.join(scratch, "tinygrad-cache.db")
+    env["EMBER_CACHE_DIR"] = os.path.join(scratch, "ember-kernels")
     return env
 
 

@@ -139,7 +139,7 @@ def child_main(framework: str, build) -> None:
     ap.add_argument("--min-time", type=float, default=2.0)
     ap.add_argument("--max-rep-time", type=float, default=5.0)
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--compile", action="store_true", help="torch only: torch.compile")
+    ap.add_argument("--compile", action="store_true", help="torch.compile / ember.compile")
     args = ap.parse_args()
     result: dict = {"framework": framework, "workload": args.workload, "ok": False}
     try:

@@ -199,8 +199,10 @@ def update_docs(path: str, md: str) -> None:
             text = text.rstrip() + "\n\n" + block + "\n"
     else:
         text = "# Benchmarks\n\n" + block + "\n"
-    with open(path, "w") as f:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
         f.write(text)
+    os.replace(tmp, path)  # atomic: a reader never sees half a file
 
 
 def main(argv=None) -> None:

@@ -566,7 +566,7 @@ def _benchmark_step(workload: str, batch: int, compile_fn):
     arrays["x"], arrays["y"] = arrays["x"][:batch], arrays["y"][:batch]
     step, _ = workloads.build_torchlike(ember, workload, arrays, compile_fn=compile_fn)
     opt = step.__closure__[step.__code__.co_freevars.index("opt")].cell_contents
-    return step, [p for g in opt.param_groups for p in g["params"]]
+    return step, [p for g in opt.param_groups for p in g["params"]], opt.param_groups[0]["lr"]
 
 
 @pytest.mark.parametrize(
@@ -575,15 +575,15 @@ def _benchmark_step(workload: str, batch: int, compile_fn):
     ids=["W1-MLP", "W2-CNN", "W3-GPT"],
 )
 def test_benchmark_model_trains_like_eager(workload, batch, rtol):
-    eager_step, eager_params = _benchmark_step(workload, batch, None)
-    compiled_step, compiled_params = _benchmark_step(workload, batch, ember.compile)
+    eager_step, eager_params, lr = _benchmark_step(workload, batch, None)
+    compiled_step, compiled_params, _ = _benchmark_step(workload, batch, ember.compile)
     for step in range(3):
         e_loss, c_loss = eager_step().item(), compiled_step().item()
         assert c_loss == pytest.approx(e_loss, rel=rtol), f"step {step}: loss"
     for k, (c, e) in enumerate(zip(compiled_params, eager_params)):
-        # atol 1e-5 (a few percent of one Adam step, lr 3e-4): a gradient that is zero in exact
-        # arithmetic (GPT's key bias: softmax ignores it) is float32 rounding noise, which Adam
-        # normalises into a full-size step, so its sign follows the order of the summation
+        # atol: 5% of one step of size lr. A gradient that is zero (GPT's key bias: softmax
+        # ignores it) or nearly cancels in exact arithmetic is dominated by float32 rounding,
+        # which Adam normalises into a step of up to lr, so its size follows the summation order
         np.testing.assert_allclose(
-            _np(c), _np(e), rtol=1e-5, atol=1e-5, err_msg=f"parameter {k} after 3 steps"
+            _np(c), _np(e), rtol=1e-5, atol=0.05 * lr, err_msg=f"parameter {k} after 3 steps"
         )

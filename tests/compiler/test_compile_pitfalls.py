@@ -268,6 +268,33 @@ def test_requires_grad_changes_retrace():
     assert compiled._compiled.traces == 3
 
 
+@pytest.mark.parametrize(
+    "change",
+    ["replace_parameter", "replace_buffer", "replace_child", "append_child", "delete_bias"],
+)
+def test_structure_changes_retrace_and_use_the_new_tensors(change):
+    """Assigning a new Parameter, buffer or child module re-traces (the old graph read the old
+    tensors); the result equals eager on the changed model."""
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).eval()
+    compiled = ember.compile(model)
+    x = ember.tensor(np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32))
+    with ember.no_grad():
+        compiled(x)
+        if change == "replace_parameter":
+            model[0].weight = nn.Parameter(ember.ones(4, 3))
+        elif change == "replace_buffer":
+            model[1].running_mean = ember.full((4,), 2.0)
+        elif change == "replace_child":
+            model[0] = nn.Linear(3, 4)
+        elif change == "append_child":
+            model.append(nn.Tanh())
+        else:
+            model[0].bias = None
+        _same(compiled(x), model(x))
+    assert compiled._compiled.traces == 2
+
+
 @pytest.mark.parametrize("context", [ember.no_grad, ember.inference_mode])
 def test_compiled_model_for_inference(context):
     eager, twin = _twin_models(lambda: nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.Linear(4, 2)))

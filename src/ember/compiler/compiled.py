@@ -139,6 +139,10 @@ class CompiledFunction:
         self.options = dict(options or {})
         self._cache: dict = {}
         self._modules = _modules_used_by(fn)
+        self._seen_structure = -1  # nn structure_version() when _flat was collected
+        self._flat: tuple = ((), (), ())
+        self._identity: tuple = ()
+        self._generation = 0  # bumped when the modules' parameters/buffers/children change
         self.traces = 0  # how many times this function was traced (tests and benchmarks read it)
 
     def _params(self) -> dict:
@@ -151,16 +155,41 @@ class CompiledFunction:
                     out.setdefault(name, b)
         return out
 
+    def _module_state(self) -> tuple:
+        """(generation, train/eval modes, requires_grad flags) of the modules ``fn`` reads.
+
+        The module tree is walked again only after some module's structure changed; a replaced
+        parameter or buffer starts a new generation (the traced graphs read the old tensors).
+        """
+        from ..nn.modules.module import structure_version
+
+        version = structure_version()
+        if version != self._seen_structure:
+            mods = [m for _, mod in self._modules for m in mod.modules()]
+            params = [p for _, mod in self._modules for p in mod.parameters()]
+            buffers = [b for _, mod in self._modules for b in mod.buffers()]
+            identity = tuple(map(id, mods + params + buffers))
+            if identity != self._identity:
+                self._identity = identity
+                self._generation += 1
+            self._flat = (mods, params)
+            self._seen_structure = version
+        mods, params = self._flat
+        return (
+            self._generation,
+            tuple([m.training for m in mods]),
+            tuple([p._requires_grad for p in params]),
+        )
+
     def _key(self, tree, leaves) -> tuple:
-        modes = tuple(m.training for _, mod in self._modules for m in mod.modules())
-        req = tuple(p._requires_grad for _, mod in self._modules for p in mod.parameters())
+        module_state = self._module_state()
         if self.dynamic:
             shapes = tuple(
                 ((None,) + t._data.shape[1:], t._data.dtype.str, t._requires_grad) for t in leaves
             )
         else:
             shapes = tuple((t._data.shape, t._data.dtype.str, t._requires_grad) for t in leaves)
-        return (_freeze(tree), shapes, alias_pattern(leaves), _GRAD.enabled, modes, req)
+        return (_freeze(tree), shapes, alias_pattern(leaves), _GRAD.enabled, module_state)
 
     def __call__(self, *args, **kwargs):
         leaves: list = []

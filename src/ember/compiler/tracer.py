@@ -542,11 +542,7 @@ def _partition(g: Graph, split: int, out_vids, grad_inputs, grad_vids):
 
 def _prune(g: Graph) -> None:
     """Drop values no node, input or output refers to (after partitioning)."""
-    used = set(g.inputs) | set(g.outputs) | {t for m in g.mutations for t in m}
-    for n in g.nodes:
-        used.update(n.inputs)
-        used.update(n.outputs)
-    g.values = {k: v for k, v in g.values.items() if k in used}
-    g.params = {k: v for k, v in g.params.items() if k in used}
-    g.consts = {k: v for k, v in g.consts.items() if k in used}
+    from .passes._rewrite import prune_values
+
+    prune_values(g)
     g.validate()

@@ -58,41 +58,15 @@ class Interpreter:
             )
         self.steps = steps
         self.needs_batch = any(step[4] for step in steps)
-        self.batch_probe = _batch_probe(graph)
+        self.batch_probe = batch_probe(graph)
         self.input_specs = [graph.values[v] for v in graph.inputs]
 
     def batch_size(self, inputs) -> int | None:
-        if self.batch_probe is None:
-            return None
-        k, axis, sym = self.batch_probe
-        size = inputs[k].shape[axis]
-        n, rem = divmod(size - sym.offset, sym.coef)
-        if rem or n < 1:
-            raise ValueError(
-                f"input {k}: dimension {axis} has size {size}, which is not {sym} for any batch "
-                "size N >= 1"
-            )
-        return n
+        return batch_size_of(self.batch_probe, inputs)
 
     def check_inputs(self, inputs) -> int | None:
         """Raise a clear error unless ``inputs`` match the graph's input shapes and dtypes."""
-        if len(inputs) != len(self.input_specs):
-            raise TypeError(f"the graph takes {len(self.input_specs)} inputs, got {len(inputs)}")
-        n = self.batch_size(inputs) if self.batch_probe is not None else None
-        for k, (arr, spec) in enumerate(zip(inputs, self.input_specs)):
-            want = tuple(d.at(n) if isinstance(d, SymInt) else d for d in spec.shape)
-            if arr.ndim != len(want) or any(
-                w is not None and w != s for w, s in zip(want, arr.shape)
-            ):
-                raise ValueError(
-                    f"input {k} ({spec.name}): expected shape {_shape_str(spec.shape)}, "
-                    f"got {tuple(arr.shape)}"
-                )
-            if arr.dtype.name != spec.dtype:
-                raise TypeError(
-                    f"input {k} ({spec.name}): expected dtype {spec.dtype}, got {arr.dtype.name}"
-                )
-        return n
+        return check_graph_inputs(self.input_specs, self.batch_probe, inputs)
 
     def run(
         self,
@@ -154,12 +128,47 @@ def run_graph(graph: Graph, inputs, params: dict | None = None) -> list:
     return Interpreter(graph).run(list(inputs), params)
 
 
-def _batch_probe(graph: Graph):
+def batch_probe(graph: Graph):
+    """``(input index, axis, SymInt)`` of the first symbolic input size, or None."""
     for k, vid in enumerate(graph.inputs):
         for axis, d in enumerate(graph.values[vid].shape):
             if isinstance(d, SymInt):
                 return k, axis, d
     return None
+
+
+def batch_size_of(probe, inputs) -> int | None:
+    """The batch size N that ``inputs`` show at ``probe`` (from :func:`batch_probe`)."""
+    if probe is None:
+        return None
+    k, axis, sym = probe
+    size = inputs[k].shape[axis]
+    n, rem = divmod(size - sym.offset, sym.coef)
+    if rem or n < 1:
+        raise ValueError(
+            f"input {k}: dimension {axis} has size {size}, which is not {sym} for any batch "
+            "size N >= 1"
+        )
+    return n
+
+
+def check_graph_inputs(input_specs, probe, inputs) -> int | None:
+    """Raise a clear error unless ``inputs`` match the specs' shapes and dtypes; return N."""
+    if len(inputs) != len(input_specs):
+        raise TypeError(f"the graph takes {len(input_specs)} inputs, got {len(inputs)}")
+    n = batch_size_of(probe, inputs)
+    for k, (arr, spec) in enumerate(zip(inputs, input_specs)):
+        want = tuple(d.at(n) if isinstance(d, SymInt) else d for d in spec.shape)
+        if arr.ndim != len(want) or any(w is not None and w != s for w, s in zip(want, arr.shape)):
+            raise ValueError(
+                f"input {k} ({spec.name}): expected shape {_shape_str(spec.shape)}, "
+                f"got {tuple(arr.shape)}"
+            )
+        if arr.dtype.name != spec.dtype:
+            raise TypeError(
+                f"input {k} ({spec.name}): expected dtype {spec.dtype}, got {arr.dtype.name}"
+            )
+    return n
 
 
 def _shape_str(shape) -> str:

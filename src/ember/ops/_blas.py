@@ -1,13 +1,16 @@
-"""Single-threaded BLAS calls for the small reductions ember runs as matrix-vector products.
+"""Single-threaded BLAS calls: the small reductions ember runs as matrix-vector products,
+and the switch that keeps OpenBLAS on one thread while ember splits work itself.
 
 Row sums of short rows are ~4x faster as a GEMV with a ones vector than as NumPy's
 reduction (:func:`sum_last`), but OpenBLAS splits a GEMV over its threads from 9,216 elements
-on, and a woken worker thread then spins for a while. On a machine whose cores are busy with
-other work, that spinning thread competes with the Python thread's next NumPy passes:
-measured on 2 loaded cores, a cross-entropy forward took 5.2 ms with the threaded GEMV,
-1.2 ms with a single-threaded one and 1.3 ms with ``np.sum``. So these GEMVs run with
-OpenBLAS's per-call thread count set to 1 (``openblas_set_num_threads_local``, 0.7 us for the
-pair of calls). Where that function is missing (another BLAS), the reductions use NumPy.
+on, and a woken worker thread then busy-waits for ~0.1 s. That spinning thread competes with
+the Python thread's next NumPy passes (and with ember's own worker threads, see
+``_parallel``): measured on 2 loaded cores, a cross-entropy forward took 5.2 ms with the
+threaded GEMV, 1.2 ms with a single-threaded one and 1.3 ms with ``np.sum``. So these GEMVs
+run with OpenBLAS set to one thread and the previous count restored right after
+(``openblas_set_num_threads_local``, which sets the process-wide count and returns the old
+one; 0.7 us for the pair of calls). Where that function is missing (another BLAS), the
+reductions use NumPy.
 
 Example:
     >>> import numpy as np
@@ -31,7 +34,8 @@ _setter = None  # ctypes function, or False when unavailable
 
 
 def single_thread_setter():
-    """OpenBLAS's ``openblas_set_num_threads_local`` from the library NumPy loaded, or None."""
+    """OpenBLAS's ``openblas_set_num_threads_local(n) -> previous n`` from the library NumPy
+    loaded, or None."""
     global _setter
     if _setter is None:
         _setter = False

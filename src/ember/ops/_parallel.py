@@ -1,17 +1,22 @@
 """Intra-op parallelism for ember's NumPy kernels: split one op over ``get_num_threads()``.
 
 NumPy's ufuncs run on one thread, and OpenBLAS's own threads busy-wait for ~0.1 s after every
-multi-threaded call, keeping the other cores busy while the Python thread runs the next
-elementwise pass. So ember splits its large kernels itself: a GEMM by rows (or columns) of
-its output, an elementwise kernel or a row-wise softmax by rows, across a small pool of
-worker threads (NumPy releases the GIL inside ufunc loops and BLAS calls). While a split GEMM
-runs, OpenBLAS is set to one thread, so no BLAS worker wakes up and spins. Measured on 2
-cores: a (1024, 512) @ (512, 128) GEMM 1.46 -> 0.76 ms, the exact GELU's CDF on 0.5 M floats
-1.69 -> 1.01 ms, the (16, 4, 64, 32) attention score products 0.26 -> 0.16 ms.
+multi-threaded call (measured: a full core of CPU time during a 50 ms sleep right after a
+2-thread GEMM), keeping the other cores busy while the Python thread runs the next
+elementwise pass. So ember splits its large kernels itself, over a small pool of worker
+threads (NumPy releases the GIL inside ufunc loops and BLAS calls): a GEMM by rows or columns
+of its output (or by whole matrices of a stack) with OpenBLAS set to one thread, and the
+elementwise, softmax, normalisation, loss, pooling and convolution kernels by rows or batch
+chunks. Measured on 2 cores (no other load): a (1024, 512) @ (512, 128) GEMM 1.46 ms on one
+thread, 0.76 ms split (OpenBLAS's own 2 threads: 0.75 ms, but then a split GELU CDF after it
+takes 1.8 ms instead of 0.9 ms); medians over 30 alternating runs, one thread -> two: GELU
+forward 1.83 -> 1.24 ms, cross entropy (1024 x 512) 1.18 -> 0.73 ms, attention probabilities
+1.23 -> 1.01 ms.
 
-Work below a size threshold runs inline (a hand-off costs ~10-20 us); so does a call from a
-pool worker, from a second Python thread while the pool is busy, or with one thread
-configured. The pool is rebuilt after ``os.fork`` (worker threads do not survive it).
+Work below a size threshold runs inline (a hand-off costs ~20 us, and concurrent small
+OpenBLAS calls serialise); so does a call from a pool worker, from a second Python thread
+while the pool is busy, or with one thread configured. Workers run with the caller's NumPy
+error settings. The pool is rebuilt after ``os.fork`` (worker threads do not survive it).
 
 Example:
     >>> import numpy as np
@@ -38,14 +43,18 @@ __all__ = [
     "row_parts",
     "matmul",
     "for_rows",
+    "map_parts",
+    "ufunc",
+    "num_threads",
     "BlasSingleThread",
     "GEMM_MIN_FLOPS",
     "MIN_ELEMENTS",
 ]
 
-#: Below these, an op runs inline: the hand-off to a worker costs more than it saves.
-GEMM_MIN_FLOPS = 4_000_000
-MIN_ELEMENTS = 131_072
+#: Below these, an op runs inline: the hand-off to a worker (~20 us) costs more than it saves.
+#: ``MIN_ELEMENTS`` counts element-passes (one NumPy pass over one element ~ 0.1 ns).
+GEMM_MIN_FLOPS = 16_000_000  # concurrent small OpenBLAS calls serialise; measured on 2 cores
+MIN_ELEMENTS = 1_000_000
 _BLAS_SINGLE_BELOW = 65536 * 4  # OpenBLAS's own threshold for threading a GEMM (m * n * k)
 
 
@@ -57,6 +66,7 @@ class _Worker:
         self._job = None
         self._done = threading.Event()
         self._result = self._error = None
+        self._err = {}
         threading.Thread(target=self._loop, name="ember-intra-op", daemon=True).start()
 
     def _loop(self):
@@ -67,15 +77,17 @@ class _Worker:
                 fn, args = self._job
                 self._job = None
             try:
-                self._result, self._error = fn(*args), None
+                with np.errstate(**self._err):  # the caller's floating-point error settings
+                    self._result, self._error = fn(*args), None
             except BaseException as exc:  # re-raised in the calling thread
                 self._result, self._error = None, exc
             self._done.set()
 
-    def submit(self, fn, args) -> None:
+    def submit(self, fn, args, err: dict) -> None:
         self._done.clear()
         with self._cv:
             self._job = (fn, args)
+            self._err = err
             self._cv.notify()
 
     def result(self):
@@ -99,8 +111,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def _threads() -> int:
+def num_threads() -> int:
+    """The number of threads ember's kernels split over (``ember.get_num_threads()``)."""
     return get_num_threads()
+
+
+_threads = num_threads
 
 
 def run_parts(fn, parts: list) -> list:
@@ -112,12 +128,24 @@ def run_parts(fn, parts: list) -> list:
         need = len(parts) - 1
         while len(_workers) < need:
             _workers.append(_Worker())
+        err = np.geterr()
         for w, p in zip(_workers, parts[1:]):
-            w.submit(fn, p)
+            w.submit(fn, p, err)
         first = fn(*parts[0])
         return [first] + [w.result() for w in _workers[:need]]
     finally:
         _busy.release()
+
+
+def map_parts(fn, parts: list) -> list:
+    """``[fn(*p) for p in parts]`` in waves of ``num_threads()`` parts, with BLAS on one
+    thread (for kernels whose parts call BLAS)."""
+    k = max(1, num_threads())
+    with BlasSingleThread():
+        out = []
+        for i in range(0, len(parts), k):
+            out.extend(run_parts(fn, parts[i : i + k]))
+    return out
 
 
 def row_parts(n: int, work: float, min_work: float) -> list:
@@ -205,3 +233,24 @@ def for_rows(fn, n: int, work_per_row: float, *, blas: bool = False) -> list:
         return run_parts(fn, parts)
     with BlasSingleThread():
         return run_parts(fn, parts)
+
+
+def _ufunc_part(ufunc, arrays, out, n, lo, hi):
+    ufunc(
+        *[a[lo:hi] if a.ndim == out.ndim and a.shape[0] == n else a for a in arrays], out=out[lo:hi]
+    )
+
+
+def ufunc(fn, *arrays, passes: int = 1, dtype=None):
+    """``fn(*arrays)`` for a NumPy ufunc (``dtype``: its output dtype, by default the
+    arrays' common one), split along the first axis of the broadcast result when it is large.
+    ``passes`` weighs the work per element (1 for ``add``, ~10 for ``exp``)."""
+    size = max(a.size for a in arrays)  # the result has at least as many elements
+    if size * passes < MIN_ELEMENTS or num_threads() < 2:
+        return fn(*arrays) if dtype is None else fn(*arrays, dtype=dtype)
+    shape = np.broadcast_shapes(*[a.shape for a in arrays])
+    out = np.empty(shape, dtype if dtype is not None else np.result_type(*arrays))
+    n = shape[0]
+    parts = row_parts(n, out.size * passes, MIN_ELEMENTS)
+    run_parts(_ufunc_part, [(fn, arrays, out, n, lo, hi) for lo, hi in parts])
+    return out

@@ -38,6 +38,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._dispatch import apply
 from ..registry import ShapeError, Spec, primitive
 from ..tensor import Tensor
+from . import _parallel as _par
 from . import conv_shift
 
 __all__ = [
@@ -127,6 +128,25 @@ def _scatter_windows(cols6: np.ndarray, size, kernel, stride, padding, dilation,
 
 def _batch_chunk(n: int, bytes_per_sample: int) -> int:
     return max(1, min(n, _CHUNK_BYTES // max(bytes_per_sample, 1)))
+
+
+def _batch_ranges(n: int, bytes_per_sample: int, flops: float) -> list:
+    """``(lo, hi)`` batch chunks: each within ``_CHUNK_BYTES`` of im2col buffer, and at least
+    one per thread when the convolution is worth splitting (``flops``)."""
+    step = _batch_chunk(n, bytes_per_sample)
+    k = -(-n // step)
+    if flops >= _par.GEMM_MIN_FLOPS:
+        k = max(k, min(_par.num_threads(), n))
+    size = -(-n // k)
+    return [(lo, min(n, lo + size)) for lo in range(0, n, size)]
+
+
+def _gemm(a, b):
+    """``a @ b`` for ``(G, m, k) @ (G, k, n)``: one split GEMM when ``G == 1`` (inside a
+    parallel region it runs inline on one thread)."""
+    if a.shape[0] == 1:
+        return _par.matmul(a[0], b[0])[None]
+    return np.matmul(a, b)
 
 
 def _im2col_np(x, kernel, stride, padding, dilation, out) -> np.ndarray:
@@ -259,11 +279,15 @@ def _conv(x, w, *, stride, padding, dilation, groups):
     length = math.prod(out)
     w_g = w.reshape(groups, c_out // groups, -1)
     res = np.empty((n, c_out, length), x.dtype)
-    step = _batch_chunk(n, x.shape[1] * math.prod(kernel) * length * x.itemsize)
-    for b in range(0, n, step):
-        cols = _im2col_t(x[b : b + step], kernel, stride, padding, dilation, out, groups)
-        o = np.matmul(w_g, cols)  # (G, C_out/G, nb*L)
-        res[b : b + step] = o.reshape(c_out, -1, length).transpose(1, 0, 2)
+    per_sample = x.shape[1] * math.prod(kernel) * length
+    flops = 2.0 * c_out * per_sample * n / groups
+
+    def chunk(lo, hi):  # batch chunks run on ember's threads, each im2col + GEMM
+        cols = _im2col_t(x[lo:hi], kernel, stride, padding, dilation, out, groups)
+        o = _gemm(w_g, cols)  # (G, C_out/G, nb*L)
+        res[lo:hi] = o.reshape(c_out, -1, length).transpose(1, 0, 2)
+
+    _par.map_parts(chunk, _batch_ranges(n, per_sample * x.itemsize, flops))
     return res.reshape((n, c_out) + out)
 
 
@@ -302,11 +326,17 @@ def _conv_weight_grad(x, g, *, kernel, stride, padding, dilation, groups):
     n, c_in = x.shape[:2]
     c_out = g.shape[1]
     length = math.prod(out)
-    acc = np.zeros((groups, c_out // groups, c_in // groups * math.prod(kernel)), x.dtype)
-    step = _batch_chunk(n, c_in * math.prod(kernel) * length * x.itemsize)
-    for b in range(0, n, step):
-        cols = _im2col_t(x[b : b + step], kernel, stride, padding, dilation, out, groups)
-        acc += np.matmul(_grad_t(g[b : b + step], groups), np.swapaxes(cols, 1, 2))
+    per_sample = c_in * math.prod(kernel) * length
+    flops = 2.0 * c_out * per_sample * n / groups
+
+    def chunk(lo, hi):  # partial weight gradients of batch chunks, summed below
+        cols = _im2col_t(x[lo:hi], kernel, stride, padding, dilation, out, groups)
+        return _gemm(_grad_t(g[lo:hi], groups), np.swapaxes(cols, 1, 2))
+
+    parts = _par.map_parts(chunk, _batch_ranges(n, per_sample * x.itemsize, flops))
+    acc = parts[0]
+    for p in parts[1:]:
+        acc += p
     return acc.reshape((c_out, c_in // groups) + tuple(kernel))
 
 
@@ -518,11 +548,16 @@ def _pool_scatter(g, idx, *, size, unique=False):
     plane = math.prod(size)
     rows = np.arange(n * c, dtype=np.int64).reshape(n, c, *([1] * (g.ndim - 2))) * plane
     res = np.zeros(n * c * plane, g.dtype)
-    flat = idx + rows
-    if unique:
-        res[flat.ravel()] = g.ravel()
-    else:
-        np.add.at(res, flat.ravel(), g.ravel())
+    if not unique:
+        np.add.at(res, (idx + rows).ravel(), g.ravel())
+        return res.reshape((n, c) + tuple(size))
+    res2 = res.reshape(n, -1)
+
+    def chunk(lo, hi):  # batch chunks on ember's threads: their indices never meet
+        flat = idx[lo:hi] + (rows[lo:hi] - lo * c * plane)
+        res2[lo:hi].reshape(-1)[flat.ravel()] = g[lo:hi].ravel()
+
+    _par.for_rows(chunk, n, 4 * math.prod(g.shape[1:]))
     return res.reshape((n, c) + tuple(size))
 
 
@@ -594,20 +629,6 @@ def _max_pool(x, *, kernel, stride, padding, dilation, ceil_mode):
     view = _windows(xp, kernel, stride, dilation, out)
     offsets = list(itertools.product(*(range(kk) for kk in kernel)))
     kdt = np.uint8 if len(offsets) < 256 else np.int64
-    best = kidx = None
-    for pos, k in enumerate(offsets):
-        v = view[(slice(None), slice(None)) + k]
-        if best is None:
-            best = v.copy()
-            kidx = np.zeros(best.shape, kdt)
-            continue
-        # positions only grow, so "take the later one where it is larger" is a maximum
-        later = np.multiply(v > best, pos, dtype=kdt)
-        np.maximum(kidx, later, out=kidx)
-        np.maximum(best, v, out=best)  # propagates NaN, as PyTorch does
-    if x.dtype.kind == "f" and np.isnan(best).any():  # the last NaN of a window is its argmax
-        for pos, k in enumerate(offsets):
-            kidx[np.isnan(view[(slice(None), slice(None)) + k])] = pos
     # flat input index = base of the window + offset of the chosen kernel position
     size = x.shape[2:]
     plane = [math.prod(size[i + 1 :]) for i in range(len(size))]
@@ -618,7 +639,30 @@ def _max_pool(x, *, kernel, stride, padding, dilation, ceil_mode):
     for i in range(len(size)):
         o = np.arange(out[i], dtype=np.int64).reshape([-1] + [1] * (len(size) - 1 - i))
         base = base + (o * stride[i] - padding[i]) * plane[i]
-    return best, table[kidx] + base
+    best = np.empty(x.shape[:2] + out, x.dtype)
+    index = np.empty(x.shape[:2] + out, np.int64)
+
+    def chunk(lo, hi):  # batch chunks on ember's threads
+        vw = view[lo:hi]
+        b = kidx = None
+        for pos, k in enumerate(offsets):
+            v = vw[(slice(None), slice(None)) + k]
+            if b is None:
+                b = best[lo:hi]
+                np.copyto(b, v)
+                kidx = np.zeros(b.shape, kdt)
+                continue
+            # positions only grow, so "take the later one where it is larger" is a maximum
+            later = np.multiply(v > b, pos, dtype=kdt)
+            np.maximum(kidx, later, out=kidx)
+            np.maximum(b, v, out=b)  # propagates NaN, as PyTorch does
+        if x.dtype.kind == "f" and np.isnan(b).any():  # the last NaN of a window is its argmax
+            for pos, k in enumerate(offsets):
+                kidx[np.isnan(vw[(slice(None), slice(None)) + k])] = pos
+        np.add(table[kidx], base, out=index[lo:hi])
+
+    _par.for_rows(chunk, x.shape[0], 6 * len(offsets) * math.prod(x.shape[1:]) // 4)
+    return best, index
 
 
 @_max_pool.defvjp
@@ -626,9 +670,7 @@ def _(ctx, g, _gi):
     idx = ctx.outputs[1]
     a = ctx.attrs
     # windows that cannot overlap pick distinct pixels
-    disjoint = all(
-        s >= d * (k - 1) + 1 for k, s, d in zip(a["kernel"], a["stride"], a["dilation"])
-    )
+    disjoint = all(s >= d * (k - 1) + 1 for k, s, d in zip(a["kernel"], a["stride"], a["dilation"]))
     size = tuple(ctx.in_meta[0][0][2:])
     if disjoint:
         return (apply(_pool_scatter, g, idx, size=size, unique=True),)

@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from . import _parallel as _par
+
 __all__ = ["conv_input_grad"]
 
 
@@ -75,21 +77,31 @@ def conv_input_grad(g, w, size, padding, dilation, groups, chunk_bytes) -> np.nd
     # (G, C/G*K, Co/G): the transposed weight of each group
     w_t = np.swapaxes(w.reshape(groups, co // groups, (c // groups) * kk), 1, 2)
     res = np.empty((n, c) + tuple(size), g.dtype)
-    step = _batch_step(n, c * kk * plane * g.itemsize, chunk_bytes)
     inner = (slice(None), slice(None)) + tuple(
         slice(lo, lo + s) for (lo, _), s in zip(padding, size)
     )
-    for b in range(0, n, step):
-        nb = min(step, n - b)
+
+    def chunk(b, e):  # batch chunks run on ember's threads
+        nb = e - b
         span = nb * plane - offsets[-1]
         # g sits in the top-left corner of the padded grid (its size may be below the full
         # output size when a transposed conv used output_padding): zeros elsewhere
-        gt = _to_padded_channels(g[b : b + nb], ((0, 0),) * len(size), padded).reshape(co, -1)
-        cols = np.matmul(w_t, gt[:, :span].reshape(groups, co // groups, span))
+        gt = _to_padded_channels(g[b:e], ((0, 0),) * len(size), padded).reshape(co, -1)
+        if groups == 1:
+            cols = _par.matmul(w_t[0], gt[:, :span])
+        else:
+            cols = np.matmul(w_t, gt[:, :span].reshape(groups, co // groups, span))
         cols = cols.reshape(c, kk, span)
         acc = np.zeros((c, nb * plane), g.dtype)
         for j, off in enumerate(offsets):
             acc[:, off : off + span] += cols[:, j]
         grid = acc.reshape((c, nb) + tuple(padded))
-        res[b : b + nb] = grid[inner].transpose((1, 0) + tuple(range(2, 2 + len(size))))
+        res[b:e] = grid[inner].transpose((1, 0) + tuple(range(2, 2 + len(size))))
+
+    step = _batch_step(n, c * kk * plane * g.itemsize, chunk_bytes)
+    parts = -(-n // step)
+    if 2.0 * n * plane * c * kk * co / groups >= _par.GEMM_MIN_FLOPS:
+        parts = max(parts, min(_par.num_threads(), n))
+    size_ = -(-n // parts)
+    _par.map_parts(chunk, [(b, min(n, b + size_)) for b in range(0, n, size_)])
     return res

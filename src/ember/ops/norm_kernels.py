@@ -4,8 +4,9 @@
 broadcast multiply and add: three primitives forward and a dozen backward (the affine vjps
 sum the broadcast gradients, ``standardize``'s vjp is eight ops). Here the forward is one NumPy
 pass sequence over ``(rows, D)`` and the backward one primitive that returns the input,
-weight and bias gradients together (measured on the GPT benchmark, 9 LayerNorms of
-``(16, 64, 128)``: see docs/benchmarks.md, "Eager speed work").
+weight and bias gradients together; row means and column sums are GEMVs (``_blas``) and the
+rows are split over ember's threads. Forward and backward of one ``(16, 64, 128)`` LayerNorm
+of the GPT benchmark, one thread, median of 30: 0.76 ms against 1.00 ms for the composite.
 
 ``layer_norm_backward`` recomputes the row statistics from ``x`` (three cheap passes) rather
 than saving them, so its inputs are only ``(g, x, w)``; its own vjp (double backward) is

@@ -54,6 +54,8 @@ class Adam(Optimizer):
         ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq', 'step']
     """
 
+    _independent_updates = True
+
     def __init__(
         self,
         params: ParamsT,

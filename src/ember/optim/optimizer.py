@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..ops import _parallel as _par
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -82,6 +83,20 @@ def _check(ok: bool, message: str) -> None:
     """Raise ``ValueError(message)`` unless ``ok`` (hyperparameter validation)."""
     if not ok:
         raise ValueError(message)
+
+
+def _balanced_halves(todo: list, group: dict) -> list:
+    """Two ``(items, group)`` parts of about equal element counts (largest first, greedy);
+    one part when the step is too small to be worth a second thread."""
+    total = sum(p._data.size for p, _, _ in todo)
+    if total * 12 < _par.MIN_ELEMENTS:  # ~12 NumPy passes per element for Adam
+        return [(todo, group)]
+    halves, sizes = ([], []), [0, 0]
+    for item in sorted(todo, key=lambda t: -t[0]._data.size):
+        k = 0 if sizes[0] <= sizes[1] else 1
+        halves[k].append(item)
+        sizes[k] += item[0]._data.size
+    return [(h, group) for h in halves if h]
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float, scratch=None) -> None:
@@ -279,9 +294,15 @@ class Optimizer:
             hook(self, (), {})
         return loss
 
+    #: Subclasses whose ``_update`` touches only its own parameter and state set this: their
+    #: parameters are then updated on ember's threads (two halves by size, each thread a
+    #: sequence of in-place NumPy passes).
+    _independent_updates = False
+
     def _step_group(self, group: dict[str, Any]) -> None:
         """Apply ``_update`` to each parameter of ``group`` that has a gradient."""
         maximize = group.get("maximize", False)
+        todo = []
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -293,8 +314,17 @@ class Optimizer:
             state = self.state[p]
             if len(state) == 0:
                 self._init_state(p, state, group)
-            self._update(p, grad, state, group)
+            todo.append((p, grad, state))
+        if self._independent_updates and _par.num_threads() > 1 and len(todo) > 1:
+            _par.run_parts(self._update_all, _balanced_halves(todo, group))
+        else:
+            self._update_all(todo, group)
+        for p, _, _ in todo:
             p._version.value += 1
+
+    def _update_all(self, todo: list, group: dict[str, Any]) -> None:
+        for p, grad, state in todo:
+            self._update(p, grad, state, group)
 
     def _init_state(self, param: Tensor, state: dict[str, Any], group: dict[str, Any]) -> None:
         """Fill the (empty) state dict of ``param`` before its first update."""

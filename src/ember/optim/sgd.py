@@ -46,6 +46,8 @@ class SGD(Optimizer):
         tensor([1.], requires_grad=True)
     """
 
+    _independent_updates = True
+
     def __init__(
         self,
         params: ParamsT,

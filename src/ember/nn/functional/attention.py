@@ -101,7 +101,7 @@ def _attention_probs(q, k, *bias, scale, causal):
         total[total == 0] = 1  # fully masked rows: 0 / 1 = 0, not nan
         r /= total
 
-    _par.for_rows(softmax_rows, rows.shape[0], 8 * rows.shape[1], blas=True)
+    _par.for_rows(softmax_rows, rows.shape[0], 16 * rows.shape[1], blas=True)
     return s
 
 

@@ -30,7 +30,54 @@ from ... import dtypes as _dt
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
 
-__all__ = ["Module", "RemovableHandle"]
+__all__ = ["Module", "RemovableHandle", "structure_version"]
+
+_structure = [0]  # bumped whenever any module's parameters, buffers or children change
+
+
+def structure_version() -> int:
+    """A counter that changes whenever a parameter, buffer or child module of any module is
+    added, replaced or removed (``ember.compile`` re-reads a model's structure only then)."""
+    return _structure[0]
+
+
+class _TrackedDict(OrderedDict):
+    """The ``_parameters``/``_buffers``/``_modules`` stores: every write bumps
+    :func:`structure_version`."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key, value):
+        _structure[0] += 1
+        OrderedDict.__setitem__(self, key, value)
+
+    def __delitem__(self, key):
+        _structure[0] += 1
+        OrderedDict.__delitem__(self, key)
+
+    def pop(self, *args):
+        _structure[0] += 1
+        return OrderedDict.pop(self, *args)
+
+    def popitem(self, last: bool = True):
+        _structure[0] += 1
+        return OrderedDict.popitem(self, last)
+
+    def clear(self):
+        _structure[0] += 1
+        OrderedDict.clear(self)
+
+    def setdefault(self, key, default=None):
+        _structure[0] += 1
+        return OrderedDict.setdefault(self, key, default)
+
+    def update(self, *args, **kwargs):
+        _structure[0] += 1
+        OrderedDict.update(self, *args, **kwargs)
+
+    def __reduce__(self):  # pickles (and deep-copies) as a plain OrderedDict
+        return (OrderedDict, (), None, None, iter(self.items()))
+
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -68,10 +115,10 @@ class Module:
             )
         d = self.__dict__
         d["training"] = True
-        d["_parameters"] = OrderedDict()
-        d["_buffers"] = OrderedDict()
+        d["_parameters"] = _TrackedDict()
+        d["_buffers"] = _TrackedDict()
         d["_non_persistent_buffers_set"] = set()
-        d["_modules"] = OrderedDict()
+        d["_modules"] = _TrackedDict()
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
@@ -614,6 +661,10 @@ class Module:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in self.__dict__ and type(self.__dict__[store]) is not _TrackedDict:
+                self.__dict__[store] = _TrackedDict(self.__dict__[store])
+        _structure[0] += 1
 
 
 def _check_name(module: Module, name: str, kind: str, allow_dots: bool = False) -> None:
