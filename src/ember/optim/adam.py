@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from . import _fused
 from .optimizer import Optimizer, ParamsT, _check, _lerp_, _scalar, _state_tensor, _step_tensor
 
 __all__ = ["Adam"]
@@ -101,6 +102,29 @@ class Adam(Optimizer):
         state["step"]._data += 1
         step = float(state["step"]._data)
 
+        step_size = lr / (1 - beta1**step)
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        max_sq = None
+        if group["amsgrad"]:
+            if "max_exp_avg_sq" not in state:
+                state["max_exp_avg_sq"] = _state_tensor(np.zeros_like(p))
+            max_sq = state["max_exp_avg_sq"]._data
+        if _fused.adam(
+            p,
+            grad,
+            exp_avg,
+            exp_avg_sq,
+            max_sq,
+            weight_decay=weight_decay,
+            decoupled=group["decoupled_weight_decay"],
+            decay=1 - lr * weight_decay,
+            lerp_weight=1 - beta1,
+            beta2=beta2,
+            bc2=bias_correction2_sqrt,
+            eps=eps,
+            neg_step_size=-step_size,
+        ):
+            return  # the same operations as below, in one C pass (bit-identical)
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
                 p *= 1 - lr * weight_decay
@@ -115,12 +139,7 @@ class Adam(Optimizer):
         tmp *= grad
         exp_avg_sq += tmp
 
-        step_size = lr / (1 - beta1**step)
-        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-        if group["amsgrad"]:
-            if "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = _state_tensor(np.zeros_like(p))
-            max_sq = state["max_exp_avg_sq"]._data
+        if max_sq is not None:
             np.maximum(max_sq, exp_avg_sq, out=max_sq)
             np.sqrt(max_sq, out=tmp)
         else:

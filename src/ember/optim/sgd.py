@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from . import _fused
 from .optimizer import Optimizer, ParamsT, _check, _scalar, _state_tensor
 
 __all__ = ["SGD"]
@@ -84,11 +85,28 @@ class SGD(Optimizer):
         p = param._data
         lr, momentum = _scalar(group["lr"]), group["momentum"]
         weight_decay, dampening = group["weight_decay"], group["dampening"]
+        buf = state.get("momentum_buffer") if momentum != 0 else None
+        first = momentum != 0 and buf is None
+        if first:
+            buf = _state_tensor(np.empty_like(p))
+        if _fused.sgd(
+            p,
+            grad,
+            None if buf is None else buf._data,
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=group["nesterov"],
+            first=first,
+        ):  # the same operations as below, in one C pass (bit-identical)
+            if first:
+                state["momentum_buffer"] = buf
+            return
         if weight_decay != 0:
             grad = grad + weight_decay * p
         if momentum != 0:
-            buf = state.get("momentum_buffer")
-            if buf is None:
+            if first:
                 buf = state["momentum_buffer"] = _state_tensor(grad.copy())
             else:
                 buf._data *= momentum
