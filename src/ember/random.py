@@ -697,8 +697,10 @@ def rand_like(
         ember.float64
     """
     shape, d = _like(input, dtype, "rand_like")
-    _float_dtype(d, "rand_like")
-    return _make(_uniform01(_gen(generator), shape, d), requires_grad, device)
+    d = _float_dtype(d, "rand_like")
+    as_device(device)
+    out = _apply(rand_uniform, shape=shape, dtype=d, generator=generator)
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def randn_like(
@@ -719,8 +721,10 @@ def randn_like(
         ember.Size([2, 3])
     """
     shape, d = _like(input, dtype, "randn_like")
-    _float_dtype(d, "randn_like")
-    return _make(_standard_normal(_gen(generator), shape, d), requires_grad, device)
+    d = _float_dtype(d, "randn_like")
+    as_device(device)
+    out = _apply(rand_normal, shape=shape, dtype=d, generator=generator)
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def randint_like(

@@ -122,7 +122,13 @@ NORMS = [
 
 DROPOUTS = [
     L("Dropout", lambda: nn.Dropout(0.4), X234),
-    L("Dropout-inplace", lambda: nn.Sequential(nn.Tanh(), nn.Dropout(0.3, inplace=True)), X34),
+    # in place on an activation nothing saved for backward (after Tanh, whose backward reads its
+    # output, eager's backward refuses: test_inplace_dropout_on_a_saved_activation)
+    L(
+        "Dropout-inplace",
+        lambda: nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.3, inplace=True)),
+        X34,
+    ),
     L("Dropout1d", lambda: nn.Dropout1d(0.5), X3),
     L("Dropout2d", lambda: nn.Dropout2d(0.5), X4),
     L("Dropout3d", lambda: nn.Dropout3d(0.5), X5),
@@ -364,10 +370,7 @@ def close(actual, expected, what: str, rtol: float = 1e-5) -> None:
 
 
 def close_grad(actual, expected, what: str) -> None:
-    """As :func:`close`; a zero gradient stands for eager's None (see the xfail test
-    ``test_unused_input_gets_no_gradient`` in test_compile_pitfalls.py)."""
-    if expected is None and actual is not None and not np.any(actual.numpy()):
-        return
+    """As :func:`close`: a gradient eager mode leaves None must be None (not zeros)."""
     close(actual, expected, what)
 
 
@@ -438,29 +441,8 @@ def check_layer(layer: Layer, mode: str, backend: str = "numpy") -> None:
 # ---------------------------------------------------------------------------------------------
 # the tests
 # ---------------------------------------------------------------------------------------------
-INPLACE_SNAPSHOT_BUG = (
-    "dispatch/tracer bug: an in-place op on a tensor that requires grad computes from a copy "
-    "(_dispatch._snapshot) the tracer never saw, so the copy is a constant (refused, or frozen "
-    "when the data is permutation-invariant); see test_compile_pitfalls.py"
-)
-LAZY_BUG = (
-    "compiled.py: a lazy layer materializes and initializes its parameters during the trace, "
-    "and the graph would re-apply that initialization as a mutation; refused. Call the lazy "
-    "module once eagerly before compiling it"
-)
-MOMENTUM_NONE = (
-    "nn/modules/normalization.py reads float(num_batches_tracked) for momentum=None (cumulative "
-    "average), a Python read of a traced buffer: refused. Fix: factor = 1.0 / "
-    "self.num_batches_tracked.double() (F.batch_norm already takes a tensor momentum)"
-)
 # (layer id, mode or None for both) -> reason; each is a strict xfail
-KNOWN_BUGS = {
-    ("Dropout-inplace", "train"): (
-        "in-place dropout on a saved activation: the compiled backward trips the version check "
-        "(SavedTensorError) where eager does not; not yet investigated"
-    ),
-    ("LazyLinear", None): LAZY_BUG,
-}
+KNOWN_BUGS: dict = {}
 
 
 def _layer_params():
@@ -500,9 +482,7 @@ def test_all_layers_on_default_backend(mode):
     layers = [
         layer
         for layer in LAYERS
-        if (layer.id, mode) not in KNOWN_BUGS
-        and (layer.id, None) not in KNOWN_BUGS
-        and not layer.id.startswith("Lazy")  # see LAZY_BUG: initialised during the trace
+        if (layer.id, mode) not in KNOWN_BUGS and (layer.id, None) not in KNOWN_BUGS
     ]
     bundle = Layer("all layers", lambda: _AllLayers(layers), tuple(x.inputs for x in layers))
     check_layer(bundle, mode, backend="auto")
@@ -536,6 +516,36 @@ def test_dropout_draws_like_eager():
         np.testing.assert_array_equal(c, e)
     assert not np.array_equal(compiled_masks[0], compiled_masks[1]), "a new mask every call"
     assert 0.35 < np.mean(compiled_masks) < 0.65
+
+
+def test_inplace_dropout_on_a_saved_activation():
+    """Tanh's backward reads its output, which in-place dropout overwrites: eager mode's forward
+    runs and its backward raises SavedTensorError; the compiled module does the same."""
+    from ember.autograd.graph import SavedTensorError
+
+    eager, twin = _twins(
+        Layer("", lambda: nn.Sequential(nn.Tanh(), nn.Dropout(0.3, inplace=True)), (X34,))
+    )
+    compiled = ember.compile(twin)
+    for call in range(2):
+        x = ember.tensor((X34 + call).astype(np.float32), requires_grad=True)
+        ember.manual_seed(call)
+        e_out = eager(x)
+        ember.manual_seed(call)
+        c_out = compiled(x)
+        close(c_out, e_out, f"call {call}: output")
+        assert c_out.requires_grad
+        for out in (e_out, c_out):
+            with pytest.raises(SavedTensorError, match="modified by an inplace operation"):
+                out.sum().backward()
+        assert x.grad is None
+    assert compiled._compiled.traces == 1
+    with ember.no_grad():  # without autograd there is nothing to refuse
+        x = ember.tensor(X34.astype(np.float32))
+        ember.manual_seed(5)
+        c_out = compiled(x)
+        ember.manual_seed(5)
+        close(c_out, eager(x), "no_grad")
 
 
 def test_batchnorm_running_stats_follow_eager_over_steps():

@@ -1,8 +1,8 @@
 """The known tracing pitfalls of ``ember.compile``: each is handled like eager mode or refused
 with a clear ``TraceError``, never silently frozen.
 
-The second half holds the tracer bugs these tests found, each as a minimal strict xfail with the
-bug and a proposed fix in its reason (docs/compile.md lists them too).
+The second half holds one minimal test per tracer bug these tests found; the ones still open are
+strict xfails with the bug and a proposed fix in their reason (docs/compile.md lists them too).
 """
 
 from __future__ import annotations
@@ -381,7 +381,7 @@ def test_compiled_module_is_a_module():
 
 
 # ---------------------------------------------------------------------------------------------
-# tracer bugs found by these tests: minimal strict xfails (remove the mark when fixed)
+# tracer bugs found by these tests; open ones are strict xfails (remove the mark when fixed)
 # ---------------------------------------------------------------------------------------------
 def test_zero_dim_output_gradient():
     x = ember.tensor(0.5, requires_grad=True)
@@ -417,33 +417,49 @@ def test_unused_output_of_a_multi_output_primitive():
     assert x.grad is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the backward graph returns zeros for an input that gets no gradient (tracer "
-    "_trace_backward fills None with zeros), where eager leaves .grad None; an optimizer then "
-    "steps (weight decay, momentum) a parameter eager mode would skip. Fix: record which grad "
-    "targets were None and return None for them from _CompiledCall.backward",
-)
 def test_unused_input_gets_no_gradient():
-    f = ember.compile(lambda x, y: x * 2 + (y > 0))
-    x, y = ember.ones(2, requires_grad=True), ember.ones(2, requires_grad=True)
-    f(x, y).sum().backward()
-    assert y.grad is None
+    f = lambda x, y: x * 2 + (y > 0)  # noqa: E731 - y only reaches a comparison
+    compiled = ember.compile(f)
+    for call in range(2):
+        x, y = ember.ones(2, requires_grad=True), ember.ones(2, requires_grad=True)
+        ex, ey = ember.ones(2, requires_grad=True), ember.ones(2, requires_grad=True)
+        compiled(x, y).sum().backward()
+        f(ex, ey).sum().backward()
+        assert ey.grad is None and y.grad is None, f"call {call}"
+        _same(x.grad, ex.grad)
+    assert compiled.traces == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with grad enabled, optimizer.step() (and backward()) inside the compiled function "
-    "break the trace's own autograd graph before the untracked-write check runs, so the user "
-    "gets an autograd SavedTensorError instead of the TraceError that explains it. Fix: in "
-    "tracer.trace, run _check_untracked_writes before _trace_backward and guard "
-    "Tensor.backward / autograd.backward during a trace",
-)
-@pytest.mark.parametrize("calls_backward", [False, True], ids=["step", "backward_and_step"])
-def test_optimizer_step_inside_with_grad_is_a_clear_trace_error(calls_backward):
-    model, predict_then_step = _model_and_stepper()
-    opt = ember.optim.SGD(model.parameters(), lr=0.1)
+class _HalfUsed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(3, 2)
+        self.unused = nn.Linear(3, 2)
 
+    def forward(self, x):
+        return self.used(x)
+
+
+def test_unused_parameter_gets_no_gradient_and_no_optimizer_step():
+    """Eager leaves an unused parameter's .grad None, so weight decay and momentum skip it."""
+    eager, twin = _twin_models(_HalfUsed)
+    compiled = ember.compile(twin)
+    opts = [
+        ember.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
+        for m in (eager, twin)
+    ]
+    for step in range(3):
+        x = ember.rand(4, 3)
+        for model, opt in ((eager, opts[0]), (compiled, opts[1])):
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+        assert twin.unused.weight.grad is None and eager.unused.weight.grad is None, step
+    for (name, p), q in zip(eager.named_parameters(), twin.parameters()):
+        _same(q, p, rtol=1e-5)
+
+
+def _train_step_with(model, opt, calls_backward):
     def train_step(x):
         opt.zero_grad()
         loss = model(x).sum()
@@ -451,8 +467,63 @@ def test_optimizer_step_inside_with_grad_is_a_clear_trace_error(calls_backward):
         opt.step()
         return loss
 
-    with pytest.raises(TraceError):
-        ember.compile(train_step if calls_backward else predict_then_step)(ember.ones(2, 3))
+    def predict_then_step(x):
+        y = model(x)
+        opt.step()
+        return y
+
+    return train_step if calls_backward else predict_then_step
+
+
+@pytest.mark.parametrize("calls_backward", [False, True], ids=["step", "backward_and_step"])
+def test_optimizer_step_inside_with_grad_is_a_clear_trace_error(calls_backward):
+    model = nn.Linear(3, 1)
+    opt = ember.optim.SGD(model.parameters(), lr=0.1)
+    model(ember.ones(2, 3)).sum().backward()
+    before = [_np(p).copy() for p in model.parameters()]
+    fn = _train_step_with(model, opt, calls_backward)
+    with pytest.raises(TraceError) as err:
+        ember.compile(fn)(ember.ones(2, 3))
+    if calls_backward:
+        assert "backward() inside a compiled function is not supported" in str(err.value)
+        assert f"{HERE}:{_line_of(fn, 'loss.backward()')}" in str(err.value)
+    else:
+        assert "weight' was modified during the call without going through the op registry" in (
+            str(err.value)
+        )
+    for p, b in zip(model.parameters(), before):  # the refused trace left no update behind
+        np.testing.assert_array_equal(_np(p), b)
+
+
+@pytest.mark.parametrize("calls_backward", [False, True], ids=["step", "backward_and_step"])
+def test_optimizer_step_inside_falls_back_to_eager(calls_backward):
+    """fullgraph=False: the signature runs eagerly, so the parameters step once per call."""
+    eager, twin = _twin_models(lambda: nn.Linear(3, 1))
+    steps = []
+    for model in (eager, twin):
+        opt = ember.optim.SGD(model.parameters(), lr=0.1)
+        model(ember.ones(2, 3)).sum().backward()
+        steps.append(_train_step_with(model, opt, calls_backward))
+    compiled = ember.compile(steps[1], fullgraph=False)
+    with pytest.warns(UserWarning, match="falling back to eager"):
+        out = compiled(ember.ones(2, 3))
+    _same(out, steps[0](ember.ones(2, 3)))
+    _same(compiled(ember.ones(2, 3)), steps[0](ember.ones(2, 3)))
+    for p, q in zip(eager.parameters(), twin.parameters()):
+        _same(q, p)
+
+
+def test_backward_inside_is_refused():
+    model = nn.Linear(3, 1)
+
+    def f(x):
+        loss = model(x).sum()
+        ember.autograd.backward(loss)
+        return loss
+
+    with pytest.raises(TraceError, match="backward\\(\\) inside a compiled function"):
+        ember.compile(f)(ember.ones(2, 3))
+    assert model.weight.grad is None
 
 
 def _bump_then_item(x):
@@ -475,40 +546,54 @@ def test_same_tensor_passed_twice():
     _same(out, mha(x, x, x)[0], rtol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiled.py: a lazy layer (LazyLinear) materializes and initializes its parameters "
-    "during the first trace; the init writes become graph mutations and the trace is refused. "
-    "Fix: run the call eagerly once when a module holds UninitializedParameters, then trace",
-)
 def test_lazy_module_first_call():
-    ember.manual_seed(0)
-    compiled = ember.compile(nn.LazyLinear(2))
-    out = compiled(ember.ones(3, 4))
-    assert out.shape == (3, 2)
+    """The first call (which infers and initializes the parameters) runs eagerly, as in eager
+    mode; the next calls run the graph."""
+    eager, twin = _twin_models(lambda: nn.Sequential(nn.LazyLinear(2), nn.Tanh()))
+    compiled = ember.compile(twin)
+    for call in range(3):
+        x = ember.rand(3, 4) + call
+        e_x, c_x = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ember.manual_seed(call)  # the first call draws the initial parameters
+        e_out = eager(e_x)
+        ember.manual_seed(call)
+        c_out = compiled(c_x)
+        assert c_out.shape == (3, 2)
+        _same(c_out, e_out)
+        e_out.sum().backward()
+        c_out.sum().backward()
+        _same(c_x.grad, e_x.grad)
+        for p, q in zip(eager.parameters(), twin.parameters()):
+            _same(q, p)
+            _same(q.grad, p.grad)
+    assert compiled._compiled.traces == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ember.rand/randn/rand_like/randn_like (src/ember/random.py) draw with NumPy instead "
-    "of the rand_uniform/rand_normal primitives, so inside a compiled function their samples "
-    "are constants (refused as 'computed from traced data'). Fix: build them on the sampling "
-    "primitives (as F.dropout and F.rrelu do)",
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda x: ember.rand(*x.shape),
+        lambda x: ember.randn(*x.shape),
+        ember.rand_like,
+        ember.randn_like,
+    ],
+    ids=["rand", "randn", "rand_like", "randn_like"],
 )
-def test_random_factories_inside_compiled_function():
-    f = ember.compile(lambda x: x + ember.randn_like(x))
+def test_random_factories_inside_compiled_function(factory):
+    """New samples on every call, the same ones as eager mode after the same seed."""
+    f = lambda x: x + factory(x)  # noqa: E731
+    compiled = ember.compile(f)
     x = ember.zeros(1000)
-    a, b = f(x), f(x)
-    assert not np.array_equal(a.numpy(), b.numpy())
+    ember.manual_seed(3)
+    eager = [f(x).numpy() for _ in range(2)]
+    ember.manual_seed(3)
+    got = [compiled(x).numpy() for _ in range(2)]
+    assert not np.array_equal(got[0], got[1])
+    for e, c in zip(eager, got):
+        np.testing.assert_array_equal(c, e)
+    assert compiled.traces == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compiled.py keys on arguments, modules' modes and parameters, but not on the Python "
-    "numbers a function reads from globals or closures: a changed global is silently frozen "
-    "at its trace-time value. Fix: add the hashable values of the globals/closure cells the "
-    "code reads (as _modules_used_by already walks co_names/co_freevars) to the key",
-)
 def test_closure_python_number_is_guarded():
     scale = 2.0
 
@@ -516,6 +601,73 @@ def test_closure_python_number_is_guarded():
         return x * scale
 
     compiled = ember.compile(f)
-    compiled(ember.ones(2))
-    scale = 3.0  # noqa: F841 - read by f through its closure
+    _same(compiled(ember.ones(2)), ember.full((2,), 2.0))
+    scale = 3.0
     _same(compiled(ember.ones(2)), ember.full((2,), 3.0))
+    assert compiled.traces == 2
+    scale = 2.0  # noqa: F841 - read by f through its closure
+    _same(compiled(ember.ones(2)), ember.full((2,), 2.0))
+    assert compiled.traces == 2  # the first graph again
+
+
+SHIFT = 1.0
+USE_BIAS = True
+
+
+def _shift(x):
+    return x + SHIFT if USE_BIAS else x  # a global read by a function the compiled one calls
+
+
+def test_global_python_numbers_are_guarded():
+    global SHIFT, USE_BIAS
+
+    compiled = ember.compile(lambda x: _shift(x) * 2)
+    try:
+        _same(compiled(ember.ones(2)), ember.full((2,), 4.0))
+        SHIFT = 2.0
+        _same(compiled(ember.ones(2)), ember.full((2,), 6.0))
+        USE_BIAS = False
+        _same(compiled(ember.ones(2)), ember.full((2,), 2.0))
+        assert compiled.traces == 3
+    finally:
+        SHIFT, USE_BIAS = 1.0, True
+
+
+class _Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+
+    def forward(self, x):
+        return self.lin(x) * SHIFT
+
+
+def test_global_read_by_a_module_forward_is_guarded():
+    global SHIFT
+
+    model = _Scaled()
+    compiled = ember.compile(model)
+    x = ember.ones(3, 2)
+    try:
+        _same(compiled(x), model(x))
+        SHIFT = 5.0
+        _same(compiled(x), model(x))
+        assert compiled._compiled.traces == 2
+    finally:
+        SHIFT = 1.0
+
+
+def test_module_number_attribute_is_guarded():
+    """A module setting a graph freezes (a slope, a dropout probability) is part of the key."""
+    ember.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.LeakyReLU(0.1), nn.Dropout(0.5))
+    compiled = ember.compile(model)
+    x = ember.randn(4, 3) - 0.5
+    model.eval()
+    _same(compiled(x), model(x))
+    model[1].negative_slope = 0.5
+    _same(compiled(x), model(x))
+    model.train()
+    model[2].p = 0.0  # dropout off: the output is the eval one
+    _same(compiled(x), model(x))
+    assert compiled._compiled.traces == 3

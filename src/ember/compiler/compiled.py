@@ -49,13 +49,18 @@ class _Entry:
         ]
         self.param_targets = [name for kind, name in traced.grad_targets if kind == "param"]
         self.input_targets = [k for kind, k in traced.grad_targets if kind == "input"]
+        self.backward_error = traced.backward_error
+        if self.backward_error:
+            # outputs still need an autograd node (its backward raises the error, as eager's
+            # would): connect it to every parameter that requires grad
+            self.param_targets = [n for n, t in traced.live.items() if t._requires_grad]
 
     def params(self) -> dict:
         return {name: t._data for name, t in self.live.items()}
 
     def run(self, leaves: list):
         arrays = [t._data for t in leaves]
-        if self.backward is None or not _GRAD.enabled:
+        if (self.backward is None and not self.backward_error) or not _GRAD.enabled:
             outs = self.forward.run(arrays, self.params())
             result = [Tensor._wrap(a) for a in outs[: self.n_out]]
         else:
@@ -89,6 +94,10 @@ class _CompiledCall(Function):
     @staticmethod
     def backward(ctx, *grads):
         entry = ctx.entry
+        if entry.backward_error:
+            from ..autograd.graph import SavedTensorError
+
+            raise SavedTensorError(entry.backward_error)
         if ctx.saved_arrays is None:
             raise RuntimeError(
                 "Trying to backward through a compiled graph a second time; saved values were "
@@ -140,9 +149,11 @@ class CompiledFunction:
         self._cache: dict = {}
         self._modules = _modules_used_by(fn)
         self._seen_structure = -1  # nn structure_version() when _flat was collected
-        self._flat: tuple = ((), (), ())
+        self._flat: tuple = ((), ())
         self._identity: tuple = ()
         self._generation = 0  # bumped when the modules' parameters/buffers/children change
+        self._lazy = False  # some module still holds an UninitializedParameter (lazy layer)
+        self._guards: tuple | None = None  # (closure cells, (globals, name)) holding numbers
         self.traces = 0  # how many times this function was traced (tests and benchmarks read it)
 
     def _params(self) -> dict:
@@ -156,10 +167,12 @@ class CompiledFunction:
         return out
 
     def _module_state(self) -> tuple:
-        """(generation, train/eval modes, requires_grad flags) of the modules ``fn`` reads.
+        """(generation, Python-number attributes, requires_grad flags) of the modules ``fn`` reads.
 
-        The module tree is walked again only after some module's structure changed; a replaced
-        parameter or buffer starts a new generation (the traced graphs read the old tensors).
+        The number attributes include each module's ``training`` flag and settings a graph
+        freezes (``Dropout.p``, ``LeakyReLU.negative_slope``...). The module tree is walked
+        again only after some module's structure changed; a replaced parameter or buffer starts
+        a new generation (the traced graphs read the old tensors).
         """
         from ..nn.modules.module import structure_version
 
@@ -172,12 +185,19 @@ class CompiledFunction:
             if identity != self._identity:
                 self._identity = identity
                 self._generation += 1
-            self._flat = (mods, params)
+            attrs = [
+                (m.__dict__, name)
+                for m in mods
+                for name, value in m.__dict__.items()
+                if type(value) in _NUMBER_TYPES
+            ]
+            self._flat = (attrs, params)
             self._seen_structure = version
-        mods, params = self._flat
+            self._lazy = _has_uninitialized(params)
+        attrs, params = self._flat
         return (
             self._generation,
-            tuple([m.training for m in mods]),
+            tuple([d.get(name) for d, name in attrs]),
             tuple([p._requires_grad for p in params]),
         )
 
@@ -189,12 +209,22 @@ class CompiledFunction:
             )
         else:
             shapes = tuple((t._data.shape, t._data.dtype.str, t._requires_grad) for t in leaves)
-        return (_freeze(tree), shapes, alias_pattern(leaves), _GRAD.enabled, module_state)
+        key = (_freeze(tree), shapes, alias_pattern(leaves), _GRAD.enabled, module_state)
+        guards = self._guards
+        if guards is None:
+            guards = self._guards = _number_guards(self.fn, self._modules)
+        if guards:
+            cells, names = guards
+            values = [c.cell_contents for c in cells] + [g.get(n) for g, n in names]
+            key += tuple([v if type(v) in _NUMBER_TYPES else _guard_value(v) for v in values])
+        return key
 
     def __call__(self, *args, **kwargs):
         leaves: list = []
         tree = flatten((args, kwargs), leaves)
         key = self._key(tree, leaves)
+        if self._lazy:
+            return self._call_lazy(args, kwargs)
         entry = self._cache.get(key)
         if entry is None:
             entry = self._compile(args, kwargs, key)
@@ -206,6 +236,15 @@ class CompiledFunction:
             entry = self._compile(args, kwargs, key)
         outs = entry.run(unique_leaves(leaves))
         return unflatten(entry.traced.out_tree, outs)
+
+    def _call_lazy(self, args, kwargs):
+        """A lazy layer infers its parameters' shapes on its first call and initializes them:
+        run that call eagerly (its only effects are eager mode's); the next call traces."""
+        out = self.fn(*args, **kwargs)
+        if not _has_uninitialized(self._flat[1]):
+            self._lazy = False
+            self._seen_structure = -1  # re-read the modules: parameters have their shapes now
+        return out
 
     def _compile(self, args, kwargs, key):
         from ..random import default_generator
@@ -329,3 +368,101 @@ def _modules_used_by(fn) -> list:
     if len(found) > 1:  # prefix names so parameters of different modules never collide
         found = [(p or f"m{k}", m) for k, (p, m) in enumerate(found)]
     return found
+
+
+def _has_uninitialized(params) -> bool:
+    from ..nn.parameter import UninitializedParameter
+
+    return any(isinstance(p, UninitializedParameter) for p in params)
+
+
+# Python numbers read from closures and globals are part of the key (their values are frozen
+# into the graph when it is traced)
+_NUMBER_TYPES = frozenset({int, float, bool, complex})
+_SCAN_DEPTH = 3  # how deep user functions called by name are scanned for the numbers they read
+
+
+def _is_number(v) -> bool:
+    import numpy as np
+
+    return isinstance(v, (int, float, complex, np.number))
+
+
+def _guard_value(v):
+    """A hashable stand-in for a guarded value that is no longer a plain Python number."""
+    if _is_number(v):
+        return v
+    try:
+        hash(v)
+        return (type(v), v)
+    except TypeError:
+        return (type(v), id(v))
+
+
+def _number_guards(fn, modules) -> tuple:
+    """The closure cells and globals holding Python numbers that ``fn`` reads.
+
+    Scans ``fn``'s code (with its nested lambdas and comprehensions), the user functions it
+    calls by name (a few levels deep) and the ``forward`` of user-defined modules it uses; code
+    inside the ember package is not scanned. Runs once, on the first call; comparing the
+    values found then costs one read per name on every call.
+    """
+    import types
+
+    cells: dict = {}
+    names: dict = {}
+    seen: set = set()
+    ember_dir = _ember_dir()
+
+    def scan_function(func, depth: int) -> None:
+        code = getattr(func, "__code__", None)
+        if code is None or id(code) in seen or _inside(code.co_filename, ember_dir):
+            return
+        seen.add(id(code))
+        for cell in func.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # not assigned yet
+                continue
+            if _is_number(value):
+                cells.setdefault(id(cell), cell)
+            elif depth and isinstance(value, (types.FunctionType, types.MethodType)):
+                scan_function(getattr(value, "__func__", value), depth - 1)
+        scan_code(code, func.__globals__, depth)
+
+    def scan_code(code, g: dict, depth: int) -> None:
+        for name in code.co_names:
+            if name not in g:
+                continue
+            value = g[name]
+            if _is_number(value):
+                names.setdefault((id(g), name), (g, name))
+            elif depth and isinstance(value, types.FunctionType):
+                scan_function(value, depth - 1)
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                scan_code(const, g, depth)
+
+    func = getattr(fn, "__func__", fn)
+    if isinstance(func, types.FunctionType):
+        scan_function(func, _SCAN_DEPTH)
+    classes = {type(m) for _, mod in modules for m in mod.modules()}
+    for cls in classes:
+        forward = getattr(cls, "forward", None)
+        if isinstance(forward, types.FunctionType):
+            scan_function(forward, _SCAN_DEPTH)
+    if not cells and not names:
+        return ()
+    return (list(cells.values()), list(names.values()))
+
+
+def _ember_dir() -> str:
+    import os
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _inside(filename: str, directory: str) -> bool:
+    import os
+
+    return os.path.abspath(filename).startswith(directory)

@@ -63,6 +63,9 @@ class Traced:
     const_origin: dict = field(default_factory=dict)  # const id -> (consumer op, user line)
     dynamic_ok: bool = True  # False when a dynamic-batch trace could not be unified
     dynamic_error: str = ""
+    # set when the backward pass cannot run (the function modified a tensor saved for backward
+    # in place): the forward graph runs, and backward raises this, as eager mode's would
+    backward_error: str = ""
 
 
 def _dt_name(arr: np.ndarray) -> str:
@@ -230,6 +233,11 @@ class _Session:
         self.saved = {n: Tensor.__dict__[n] for n in _GUARDED if n in Tensor.__dict__}
         for n, orig in self.saved.items():
             setattr(Tensor, n, _guarded(n.strip("_"), orig, ref))
+        from .. import autograd
+        from ..autograd import engine
+
+        self.saved_backward = engine.backward
+        engine.backward = autograd.backward = _refuse_backward(self.saved_backward)
         return self
 
     def __exit__(self, *exc):
@@ -237,7 +245,30 @@ class _Session:
         _dispatch.set_inplace_hook(self.old_inplace)
         for n, orig in self.saved.items():
             setattr(Tensor, n, orig)
+        from .. import autograd
+        from ..autograd import engine
+
+        engine.backward = autograd.backward = self.saved_backward
         return False
+
+
+def _refuse_backward(original):
+    """``Tensor.backward()`` / ``ember.autograd.backward()`` during a trace (in the tracing
+    thread): its ``.grad`` accumulation is not a registry op, so a graph could not replay it."""
+    import threading
+
+    tracing_thread = threading.get_ident()
+
+    def backward(*args, **kwargs):
+        if threading.get_ident() != tracing_thread:
+            return original(*args, **kwargs)
+        raise TraceError(
+            f"backward() inside a compiled function is not supported (at {user_line()}): the "
+            "gradients it accumulates into .grad cannot be replayed by a graph. Return the loss "
+            "and call backward outside: loss = compiled(x, y); loss.backward(); opt.step()."
+        )
+
+    return backward
 
 
 def flatten(obj, leaves: list):
@@ -297,27 +328,68 @@ def trace(
     params: dict[str, Tensor] | None = None,
     want_backward: bool = True,
 ) -> Traced:
-    """Trace ``fn(*args, **kwargs)``; ``params`` names the tensors read by reference."""
-    params = params or {}
+    """Trace ``fn(*args, **kwargs)``; ``params`` names the tensors read by reference.
+
+    A trace that fails leaves no writes behind (inputs and parameters are restored). When the
+    backward pass fails because the function modified a tensor saved for backward in place,
+    the forward graph is traced alone and ``Traced.backward_error`` holds the error, which the
+    compiled call raises from ``backward()`` as eager mode does.
+    """
+    from ..autograd.graph import SavedTensorError
+    from ..random import default_generator
+
+    rng_state = default_generator.get_state() if want_backward and _GRAD.enabled else None
+    try:
+        return _trace(fn, args, kwargs, params or {}, want_backward)
+    except _BackwardFailedError as failed:
+        default_generator.set_state(rng_state)
+        error = failed.__cause__
+        if not isinstance(error, SavedTensorError):
+            raise error from None
+    traced = _trace(fn, args, kwargs, params or {}, False)
+    traced.backward_error = str(error)
+    traced.diff_outputs = _diff_outputs(traced.result)
+    return traced
+
+
+class _BackwardFailedError(Exception):
+    """The vjp rules raised while tracing the backward pass (the cause is the error)."""
+
+
+def _diff_outputs(result) -> list:
+    out_leaves: list = []
+    flatten(result, out_leaves)
+    return [k for k, t in enumerate(out_leaves) if t._requires_grad and t._data.dtype.kind == "f"]
+
+
+def _trace(fn, args, kwargs, params, want_backward) -> Traced:
     rec = _Recorder({id(t): n for n, t in params.items()})
     rec.latest_root = {}
     in_leaves: list = []
     flatten((args, kwargs), in_leaves)
-    with _Session(rec):
-        for k, t in enumerate(unique_leaves(in_leaves)):
-            rec.add_input(t, f"input_{k}")
-        try:
+    try:
+        with _Session(rec):
+            for k, t in enumerate(unique_leaves(in_leaves)):
+                rec.add_input(t, f"input_{k}")
             result = fn(*args, **kwargs)
-        except BaseException:
-            restore(rec.snapshots)  # a refused trace leaves no writes behind
-            raise
-        out_leaves: list = []
-        out_tree = flatten(result, out_leaves)
-        out_vids = [rec.value_of(t) for t in out_leaves]
-        backward_info = None
-        if want_backward and _GRAD.enabled:
-            backward_info = _trace_backward(rec, in_leaves, out_leaves, out_vids)
-    return _finish(rec, in_leaves, out_leaves, out_vids, out_tree, result, backward_info)
+            out_leaves: list = []
+            out_tree = flatten(result, out_leaves)
+            out_vids = [rec.value_of(t) for t in out_leaves]
+            backward_info = None
+            if want_backward and _GRAD.enabled:
+                # before the backward pass, which an untracked write (optimizer.step() inside
+                # the function) would break with a less helpful autograd error
+                _check_untracked_writes(rec, rec.graph)
+                try:
+                    backward_info = _trace_backward(rec, in_leaves, out_leaves, out_vids)
+                except TraceError:
+                    raise
+                except Exception as exc:
+                    raise _BackwardFailedError() from exc
+        return _finish(rec, in_leaves, out_leaves, out_vids, out_tree, result, backward_info)
+    except BaseException:
+        restore(rec.snapshots)  # a refused trace leaves no writes behind
+        raise
 
 
 def _trace_backward(rec: _Recorder, in_leaves, out_leaves, out_vids):
@@ -364,11 +436,11 @@ def _trace_backward(rec: _Recorder, in_leaves, out_leaves, out_vids):
         retain_graph=False,
         allow_unused=True,
     )
-    grad_vids = []
-    for g, t in zip(grads, target_tensors):
-        if g is None:
-            g = Tensor._wrap(np.zeros_like(t._data))
-        grad_vids.append(rec.value_of(g))
+    # a target that gets no gradient (unused, or reached only through non-differentiable
+    # ops) is left out, so its .grad stays None as in eager mode
+    kept = [(target, g) for target, g in zip(targets, grads) if g is not None]
+    targets = [target for target, _ in kept]
+    grad_vids = [rec.value_of(g) for _, g in kept]
     return split, grad_inputs, grad_vids, diff_out, targets
 
 
