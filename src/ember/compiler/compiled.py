@@ -13,6 +13,7 @@ import warnings
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _GRAD
+from ..nn.modules.module import _structure as _module_structure
 from ..tensor import Tensor
 from .executor import make_executor
 from .tracer import (
@@ -30,6 +31,8 @@ from .tracer import (
 )
 
 __all__ = ["CompiledFunction"]
+
+_structure = _module_structure  # [version]: bumped on any module's parameter/buffer/child change
 
 
 class _Entry:
@@ -174,9 +177,7 @@ class CompiledFunction:
         again only after some module's structure changed; a replaced parameter or buffer starts
         a new generation (the traced graphs read the old tensors).
         """
-        from ..nn.modules.module import structure_version
-
-        version = structure_version()
+        version = _structure[0]
         if version != self._seen_structure:
             mods = [m for _, mod in self._modules for m in mod.modules()]
             params = [p for _, mod in self._modules for p in mod.parameters()]
@@ -209,7 +210,11 @@ class CompiledFunction:
             )
         else:
             shapes = tuple((t._data.shape, t._data.dtype.str, t._requires_grad) for t in leaves)
-        key = (_freeze(tree), shapes, alias_pattern(leaves), _GRAD.enabled, module_state)
+        try:
+            hash(tree)  # the usual case: tensors and hashable Python values
+        except TypeError:
+            tree = _freeze(tree)
+        key = (tree, shapes, alias_pattern(leaves), _GRAD.enabled, module_state)
         guards = self._guards
         if guards is None:
             guards = self._guards = _number_guards(self.fn, self._modules)

@@ -272,16 +272,17 @@ def _refuse_backward(original):
 
 
 def flatten(obj, leaves: list):
-    """Split a pytree of tuples/lists/dicts into leaves and a structure."""
+    """Split a pytree of tuples/lists/dicts into leaves and a structure (nested tuples:
+    hashable unless a non-tensor leaf is not)."""
     if isinstance(obj, Tensor):
         leaves.append(obj)
         return ("T", len(leaves) - 1)
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return ("namedtuple", (type(obj), [flatten(o, leaves) for o in obj]))
+        return ("namedtuple", (type(obj), tuple([flatten(o, leaves) for o in obj])))
     if isinstance(obj, (tuple, list)):
-        return (type(obj).__name__, [flatten(o, leaves) for o in obj])
+        return (type(obj).__name__, tuple([flatten(o, leaves) for o in obj]))
     if isinstance(obj, dict):
-        return ("dict", [(k, flatten(v, leaves)) for k, v in obj.items()])
+        return ("dict", tuple([(k, flatten(v, leaves)) for k, v in obj.items()]))
     return ("py", obj)
 
 
