@@ -22,6 +22,7 @@ from .device import device
 from .dlpack import from_dlpack
 from .dtypes import *  # noqa: F403
 from .dtypes import get_default_dtype, promote_types, set_default_dtype
+from .ops._native import native_kernels_enabled, set_native_kernels
 from .ops.creation import *  # noqa: F403
 from .ops.elementwise import *  # noqa: F403
 from .ops.indexing import *  # noqa: F403
@@ -48,6 +49,8 @@ __all__ = [
     "get_default_dtype",
     "set_default_dtype",
     "promote_types",
+    "set_native_kernels",
+    "native_kernels_enabled",
 ]
 
 

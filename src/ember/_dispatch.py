@@ -1,5 +1,8 @@
 """Running a registry primitive eagerly: NumPy forward, then autograd recording.
 
+The forward run is ``prim.eager``: the NumPy ``forward``, or a native (C) version of it that
+the registry picked once for this primitive (``ember.ops._native``; ``ember.set_native_kernels``).
+
 ``apply`` is the only way an op reaches NumPy. It also keeps view bookkeeping (views share
 a version counter with their base and remember how to be replayed from it), and
 ``apply_inplace`` implements in-place ops on top of out-of-place primitives, including
@@ -56,13 +59,14 @@ def is_traced() -> bool:
 def apply(prim: Primitive, *inputs: Tensor, **attrs):
     """Run ``prim`` on tensors; record a backward node when any input requires grad."""
     # the common arities without building an argument list (this is the eager hot path)
+    # prim.eager is prim.forward, or its native version where one is registered (registry.py)
     try:
         if len(inputs) == 1:
-            out = prim.forward(inputs[0]._data, **attrs)
+            out = prim.eager(inputs[0]._data, **attrs)
         elif len(inputs) == 2:
-            out = prim.forward(inputs[0]._data, inputs[1]._data, **attrs)
+            out = prim.eager(inputs[0]._data, inputs[1]._data, **attrs)
         else:
-            out = prim.forward(*[t._data for t in inputs], **attrs)
+            out = prim.eager(*[t._data for t in inputs], **attrs)
     except (ValueError, IndexError, TypeError, np.exceptions.AxisError) as exc:
         raise explain_failure(prim, inputs, attrs, exc) from None
     record = False

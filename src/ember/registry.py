@@ -9,7 +9,11 @@ A :class:`Primitive` holds, in one place:
 * ``saves_inputs`` / ``saves_outputs`` — what the vjp reads: True for all, or positions as a
   tuple or slice (only those are kept and version-checked, as PyTorch saves only what a
   formula needs);
-* ``lowerings`` — per-target hooks (``"onnx"``, ``"c"``, ...) that exporters add later.
+* ``lowerings`` — per-target hooks (``"onnx"``, ``"c"``, ...) that exporters add later;
+* ``eager`` — what eager mode (``_dispatch.apply``) runs: ``forward``, or a faster equivalent
+  of it chosen once per primitive from the factory given to :func:`register_fast_forward`
+  (the native C kernels, ``ember.ops._native``). Everything else (the IR interpreter,
+  compiled graphs, exporters) keeps reading ``forward``, the reference.
 
 Composite ops (softmax, var, gelu...) are plain functions of primitives and live beside them
 in ``ember.ops``; they have no registry entry.
@@ -26,7 +30,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-__all__ = ["Primitive", "Spec", "REGISTRY", "primitive", "ShapeError", "load_all_primitives"]
+__all__ = [
+    "Primitive",
+    "Spec",
+    "REGISTRY",
+    "primitive",
+    "ShapeError",
+    "load_all_primitives",
+    "register_fast_forward",
+    "set_fast_forwards",
+    "fast_forwards_enabled",
+]
 
 
 class ShapeError(ValueError):
@@ -55,6 +69,8 @@ class Primitive:
         "is_random",
         "lowerings",
         "doc",
+        "eager",
+        "fast",
     )
 
     def __init__(
@@ -80,6 +96,32 @@ class Primitive:
         self.is_random = is_random  # draws from a generator: never folded, merged or cached
         self.lowerings: dict[str, Any] = {}
         self.doc = (forward.__doc__ or "").strip()
+        self.eager: Callable = forward  # what eager mode calls (see _resolve_eager)
+        self.fast: Callable | None = None  # factory(prim) -> a faster forward, or None
+        if name in _FAST:
+            self._set_fast(_FAST[name])
+
+    def _set_fast(self, factory: Callable | None) -> None:
+        self.fast = factory
+        self.eager = self._resolve_eager if factory is not None and _fast[0] else self.forward
+
+    def _resolve_eager(self, *arrays, **attrs):
+        """The first eager call: ask the factory once for the faster forward (None: keep
+        ``forward``), install it as ``eager`` and run it."""
+        fn = None
+        if self.fast is not None and _fast[0]:
+            try:
+                fn = self.fast(self)
+            except Exception as exc:  # a broken accelerator must not break the op
+                import warnings
+
+                warnings.warn(
+                    f"{self.name}: faster eager forward unavailable ({exc!r}); using NumPy",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+        self.eager = fn or self.forward
+        return self.eager(*arrays, **attrs)
 
     def defvjp(self, fn: Callable) -> Callable:
         """Decorator: set the backward rule ``fn(ctx, *grad_outputs) -> tuple of input grads``."""
@@ -100,6 +142,38 @@ class Primitive:
 
 
 REGISTRY: dict[str, Primitive] = {}
+_FAST: dict[str, Callable] = {}  # primitive name -> factory of its faster eager forward
+_fast = [True]  # faster eager forwards switched on (ember.set_native_kernels)
+
+
+def register_fast_forward(name: str, factory: Callable) -> None:
+    """Give the primitive ``name`` (registered now or later) a faster eager forward.
+
+    ``factory(prim)`` is called at the primitive's first eager call, once: it returns a
+    function with ``prim.forward``'s signature and results (within float rounding), or None to
+    keep ``forward``. The function may itself fall back to ``prim.forward`` per call.
+    """
+    _FAST[name] = factory
+    prim = REGISTRY.get(name)
+    if prim is not None:
+        prim._set_fast(factory)
+
+
+def set_fast_forwards(enabled: bool) -> bool:
+    """Switch every primitive's faster eager forward on or off; returns the previous state.
+    Switching on asks the factories again at the next call."""
+    previous, _fast[0] = _fast[0], bool(enabled)
+    if previous == _fast[0]:
+        return previous
+    for prim in REGISTRY.values():
+        if prim.fast is not None:
+            prim._set_fast(prim.fast)
+    return previous
+
+
+def fast_forwards_enabled() -> bool:
+    """Whether eager mode uses the primitives' faster forwards."""
+    return _fast[0]
 
 
 def primitive(name: str, rule: Callable, **options) -> Callable[[Callable], Primitive]:

@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401 - importing registers the primitives
     _allocator,
+    _native,
     creation,
     elementwise,
     indexing,

@@ -16,8 +16,14 @@ forwards' values to the last bit or within a few ulp: libm's ``exp``/``log`` dif
 NumPy's, GEMMs over other batch chunks sum in another order.
 :func:`native_forward` gives the replacement of a node's forward when one applies (rank,
 dtype, attributes), else None; at run time it falls back to the forward for anything the C
-code does not handle (an out-of-range index). The library is one fixed C file, built once per
-machine through the kernel cache.
+code does not handle (an out-of-range index). The library is one fixed C file per dtype,
+built once per machine through the kernel cache.
+
+Eager mode uses the same kernels through :func:`eager_forward` (registered by
+``ember.ops._native``), with rows and batch chunks spread over ember's intra-op threads, and
+a few more that only eager mode needs: ``gelu``/``gelu_backward`` (float32, the operations of
+``ember.ops._erf``) and ``layer_norm``/``layer_norm_backward`` (compiled graphs fuse or lower
+those themselves, so :func:`native_forward` does not offer them).
 
 Example:
     >>> from ember.compiler.codegen.native import NATIVE_OPS
@@ -35,7 +41,14 @@ import numpy as np
 
 from .native_source import source
 
-__all__ = ["NATIVE_OPS", "native_forward", "native_library", "prefetch"]
+__all__ = [
+    "NATIVE_OPS",
+    "EAGER_OPS",
+    "native_forward",
+    "eager_forward",
+    "native_library",
+    "prefetch",
+]
 
 _lock = threading.Lock()
 _libs: dict = {}  # "f32" / "f64" -> ctypes library, or False when it cannot be built
@@ -94,7 +107,12 @@ def _build(suffix: str):
         "attention_rows": ([ptr, i64, i64, i64, f64, i64], None),
         "cross_entropy": ([ptr, ptr, ptr, ptr, i64, i64, i64], ctypes.c_int),
         "cross_entropy_backward": ([ptr, ptr, ptr, ptr, i64, i64, i64], ctypes.c_int),
+        "layer_norm": ([ptr] * 5 + [i64, i64, f64], None),
+        "layer_norm_backward": ([ptr] * 7 + [i64, i64, f64], None),
     }
+    if suffix == "f32":
+        signatures["gelu"] = ([ptr, ptr, ptr, i64], None)
+        signatures["gelu_backward"] = ([ptr, ptr, ptr, ptr, i64], None)
     for name, (argtypes, restype) in signatures.items():
         fn = getattr(lib, f"em_{name}_{suffix}")
         fn.argtypes = argtypes
@@ -162,67 +180,118 @@ def _to_rows(gb: np.ndarray, buf: np.ndarray) -> np.ndarray:
     return part
 
 
-def _conv(lib, x, w, *, stride, padding, dilation, groups):
+class _Serial:
+    """How the compiled path runs a kernel: every batch or row range in one call, on the
+    executor's thread, and GEMMs with ``np.matmul``."""
+
+    matmul = staticmethod(np.matmul)
+
+    @staticmethod
+    def rows(fn, n: int, work_per_row: float, *, blas: bool = False) -> list:
+        return [fn(0, n)]
+
+
+class _Threaded:
+    """How eager mode runs a kernel: row or batch ranges spread over ember's intra-op
+    threads when large (``ember.ops._parallel``; ctypes releases the GIL during a call),
+    GEMMs split the same way."""
+
+    @staticmethod
+    def matmul(a, b):
+        from ...ops._parallel import matmul
+
+        return matmul(a, b)
+
+    @staticmethod
+    def rows(fn, n: int, work_per_row: float, *, blas: bool = False) -> list:
+        from ...ops._parallel import for_rows
+
+        return for_rows(fn, n, work_per_row, blas=blas)
+
+
+def _conv_work(win, cout) -> float:
+    # per image, scaled so that a split needs ~16 MFLOP in all (ember.ops._parallel's GEMM
+    # threshold: smaller concurrent OpenBLAS calls serialise)
+    return 2.0 * cout * win.ckk * win.length / 16
+
+
+def _conv(lib, run, x, w, *, stride, padding, dilation, groups):
     x = np.ascontiguousarray(x)
     n, c = x.shape[:2]
     cout, kernel = w.shape[0], w.shape[2:]
     out = _geometry(x.shape, kernel, stride, padding, dilation)
     win = _Windows(lib, x.dtype, c, x.shape[2:], kernel, out, stride, padding, dilation)
-    step = _chunk(n, win.ckk * win.length * x.itemsize)
-    cols = np.empty(win.ckk * step * win.length, x.dtype)
-    prod = np.empty(cout * step * win.length, x.dtype)
     w2 = w.reshape(cout, -1)
     res = np.empty((n, cout, win.length), x.dtype)
-    for b in range(0, n, step):
-        xb = x[b : b + step]
-        nb = xb.shape[0]
-        o = _matrix(prod, cout, nb * win.length)
-        np.matmul(w2, win.columns(xb, cols), out=o)
-        res[b : b + nb] = o.reshape(cout, nb, win.length).transpose(1, 0, 2)
+
+    def images(lo, hi):
+        step = _chunk(hi - lo, win.ckk * win.length * x.itemsize)
+        cols = np.empty(win.ckk * step * win.length, x.dtype)
+        prod = np.empty(cout * step * win.length, x.dtype)
+        for b in range(lo, hi, step):
+            xb = x[b : min(b + step, hi)]
+            nb = xb.shape[0]
+            o = _matrix(prod, cout, nb * win.length)
+            np.matmul(w2, win.columns(xb, cols), out=o)
+            res[b : b + nb] = o.reshape(cout, nb, win.length).transpose(1, 0, 2)
+
+    run.rows(images, n, _conv_work(win, cout), blas=True)
     return res.reshape((n, cout) + out)
 
 
-def _conv_input_grad(lib, g, w, *, size, stride, padding, dilation, groups):
+def _conv_input_grad(lib, run, g, w, *, size, stride, padding, dilation, groups):
     g = np.ascontiguousarray(g)
     n, cout = g.shape[:2]
     kernel, out = tuple(w.shape[2:]), tuple(g.shape[2:])
     c = w.shape[1]
     win = _Windows(lib, g.dtype, c, size, kernel, out, stride, padding, dilation)
-    step = _chunk(n, win.ckk * win.length * g.itemsize)
-    rows = np.empty(cout * step * win.length, g.dtype)
-    cols = np.empty(win.ckk * step * win.length, g.dtype)
     w_t = w.reshape(cout, -1).T
     res = np.empty((n, c) + tuple(size), g.dtype)
     g3 = g.reshape(n, cout, win.length)
-    for b in range(0, n, step):
-        gb = g3[b : b + step]
-        nb = gb.shape[0]
-        part = _matrix(cols, win.ckk, nb * win.length)
-        np.matmul(w_t, _to_rows(gb, rows), out=part)
-        win.images(part, res[b : b + nb])
+
+    def images(lo, hi):
+        step = _chunk(hi - lo, win.ckk * win.length * g.itemsize)
+        rows = np.empty(cout * step * win.length, g.dtype)
+        cols = np.empty(win.ckk * step * win.length, g.dtype)
+        for b in range(lo, hi, step):
+            gb = g3[b : min(b + step, hi)]
+            nb = gb.shape[0]
+            part = _matrix(cols, win.ckk, nb * win.length)
+            np.matmul(w_t, _to_rows(gb, rows), out=part)
+            win.images(part, res[b : b + nb])
+
+    run.rows(images, n, _conv_work(win, cout), blas=True)
     return res
 
 
-def _conv_weight_grad(lib, x, g, *, kernel, stride, padding, dilation, groups):
+def _conv_weight_grad(lib, run, x, g, *, kernel, stride, padding, dilation, groups):
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
     n, c = x.shape[:2]
     cout = g.shape[1]
     out = tuple(g.shape[2:])
     win = _Windows(lib, x.dtype, c, x.shape[2:], kernel, out, stride, padding, dilation)
-    step = _chunk(n, win.ckk * win.length * x.itemsize)
-    rows = np.empty(cout * step * win.length, x.dtype)
-    cols = np.empty(win.ckk * step * win.length, x.dtype)
-    acc = np.zeros((cout, win.ckk), x.dtype)
-    part = np.empty_like(acc)
     g3 = g.reshape(n, cout, win.length)
-    for b in range(0, n, step):
-        xb = x[b : b + step]
-        np.matmul(_to_rows(g3[b : b + step], rows), win.columns(xb, cols).T, out=part)
-        acc += part
+
+    def images(lo, hi):  # the weight gradient of a range of images
+        step = _chunk(hi - lo, win.ckk * win.length * x.itemsize)
+        rows = np.empty(cout * step * win.length, x.dtype)
+        cols = np.empty(win.ckk * step * win.length, x.dtype)
+        acc = np.zeros((cout, win.ckk), x.dtype)
+        part = np.empty_like(acc)
+        for b in range(lo, hi, step):
+            e = min(b + step, hi)
+            np.matmul(_to_rows(g3[b:e], rows), win.columns(x[b:e], cols).T, out=part)
+            acc += part
+        return acc
+
+    parts = run.rows(images, n, _conv_work(win, cout), blas=True)
+    acc = parts[0]
+    for p in parts[1:]:
+        acc += p
     return acc.reshape((cout, c) + tuple(kernel))
 
 
-def _max_pool(lib, x, *, kernel, stride, padding, dilation, ceil_mode):
+def _max_pool(lib, run, x, *, kernel, stride, padding, dilation, ceil_mode):
     from ...ops.conv_kernels import pool_out_size
 
     x = np.ascontiguousarray(x)
@@ -235,34 +304,31 @@ def _max_pool(lib, x, *, kernel, stride, padding, dilation, ceil_mode):
     idx = np.empty((n, c) + out, np.int64)
     fn = getattr(lib, f"em_maxpool2d_{_sfx(x.dtype)}")
     window = (kernel[0], kernel[1], out[0], out[1], stride[0], stride[1])
-    if (
-        fn(
-            x.ctypes.data,
-            vals.ctypes.data,
-            idx.ctypes.data,
-            n * c,
-            h,
-            w,
-            *window,
-            padding[0],
-            padding[1],
-            dilation[0],
-            dilation[1],
-        )
-        != 0
-    ):
+    geometry = (h, w, *window, padding[0], padding[1], dilation[0], dilation[1])
+
+    def images(lo, hi):
+        xs, vs, ix = x[lo:hi], vals[lo:hi], idx[lo:hi]
+        return fn(xs.ctypes.data, vs.ctypes.data, ix.ctypes.data, (hi - lo) * c, *geometry)
+
+    if any(run.rows(images, n, 6 * kernel[0] * kernel[1] * c * out[0] * out[1] // 4)):
         return None
     return vals, idx
 
 
-def _pool_scatter(lib, g, idx, *, size, unique=False):  # accumulating is right either way
+def _pool_scatter(lib, run, g, idx, *, size, unique=False):  # accumulating is right either way
     g, idx = np.ascontiguousarray(g), np.ascontiguousarray(idx)
     n, c = g.shape[:2]
     plane = math.prod(size)
+    length = g[0, 0].size
     res = np.empty((n, c) + tuple(size), g.dtype)
     fn = getattr(lib, f"em_pool_scatter_{_sfx(g.dtype)}")
-    if fn(g.ctypes.data, idx.ctypes.data, res.ctypes.data, n * c, g[0, 0].size, plane) != 0:
-        return None
+
+    def images(lo, hi):
+        gs, ix, rs = g[lo:hi], idx[lo:hi], res[lo:hi]
+        return fn(gs.ctypes.data, ix.ctypes.data, rs.ctypes.data, (hi - lo) * c, length, plane)
+
+    if any(run.rows(images, n, 4 * c * max(length, plane))):
+        return None  # an index out of range: the forward raises the error
     return res
 
 
@@ -276,47 +342,60 @@ def _fn(lib, name: str, dtype):
     return getattr(lib, f"em_{name}_{_sfx(dtype)}")
 
 
-def _softmax(lib, x, *, axis):
+def _row_kernel(run, fn, ins, outs, rows: int, n: int, extra=(), tmp=None, work=8):
+    """``fn(*ins, *outs, [tmp,] rows, n, *extra)`` over ranges of rows: the arrays are viewed
+    as ``(rows, n)``; each range gets its own length-``n`` scratch row when ``tmp`` (a dtype)."""
+    ins2 = [a.reshape(rows, n) for a in ins]
+    outs2 = [o.reshape(rows, n) for o in outs]
+
+    def part(lo, hi):
+        ptrs = [a[lo:hi].ctypes.data for a in ins2] + [o[lo:hi].ctypes.data for o in outs2]
+        if tmp is not None:
+            scratch = np.empty(n, tmp)
+            ptrs.append(scratch.ctypes.data)
+        fn(*ptrs, hi - lo, n, *extra)
+
+    run.rows(part, rows, work * n)
+
+
+def _softmax(lib, run, x, *, axis):
     x = np.ascontiguousarray(x)
     if x.size == 0:
         return None
     y = np.empty_like(x)
-    _fn(lib, "softmax", x.dtype)(x.ctypes.data, y.ctypes.data, *_rows(x))
+    _row_kernel(run, _fn(lib, "softmax", x.dtype), [x], [y], *_rows(x))
     return y
 
 
-def _log_softmax(lib, x, *, axis):
+def _log_softmax(lib, run, x, *, axis):
     x = np.ascontiguousarray(x)
     if x.size == 0:
         return None
-    rows, n = _rows(x)
-    y, tmp = np.empty_like(x), np.empty(n, x.dtype)
-    _fn(lib, "log_softmax", x.dtype)(x.ctypes.data, y.ctypes.data, tmp.ctypes.data, rows, n)
+    y = np.empty_like(x)
+    _row_kernel(run, _fn(lib, "log_softmax", x.dtype), [x], [y], *_rows(x), tmp=x.dtype)
     return y
 
 
-def _softmax_backward(lib, g, y, *, axis, scale):
+def _softmax_backward(lib, run, g, y, *, axis, scale):
     g, y = np.ascontiguousarray(g), np.ascontiguousarray(y)
-    if g.shape != y.shape or g.size == 0:
-        return None
-    rows, n = _rows(g)
-    out, tmp = np.empty_like(g), np.empty(n, g.dtype)
-    fn = _fn(lib, "softmax_backward", g.dtype)
-    fn(g.ctypes.data, y.ctypes.data, out.ctypes.data, tmp.ctypes.data, rows, n, float(scale))
-    return out
-
-
-def _log_softmax_backward(lib, g, y, *, axis):
-    g, y = np.ascontiguousarray(g), np.ascontiguousarray(y)
-    if g.shape != y.shape or g.size == 0:
+    if g.shape != y.shape or g.dtype != y.dtype or g.size == 0:
         return None
     out = np.empty_like(g)
-    fn = _fn(lib, "log_softmax_backward", g.dtype)
-    fn(g.ctypes.data, y.ctypes.data, out.ctypes.data, *_rows(g))
+    fn = _fn(lib, "softmax_backward", g.dtype)
+    _row_kernel(run, fn, [g, y], [out], *_rows(g), (float(scale),), tmp=g.dtype, work=5)
     return out
 
 
-def _standardize(lib, x, *, axes, eps):
+def _log_softmax_backward(lib, run, g, y, *, axis):
+    g, y = np.ascontiguousarray(g), np.ascontiguousarray(y)
+    if g.shape != y.shape or g.dtype != y.dtype or g.size == 0:
+        return None
+    out = np.empty_like(g)
+    _row_kernel(run, _fn(lib, "log_softmax_backward", g.dtype), [g, y], [out], *_rows(g))
+    return out
+
+
+def _standardize(lib, run, x, *, axes, eps):
     x = np.ascontiguousarray(x)
     lead = x.shape[: x.ndim - len(axes)]
     n = math.prod(x.shape[x.ndim - len(axes) :])
@@ -324,29 +403,41 @@ def _standardize(lib, x, *, axes, eps):
     if n == 0 or rows == 0:
         return None
     stat = lead + (1,) * len(axes)
-    y, tmp = np.empty_like(x), np.empty(n, x.dtype)
+    y = np.empty_like(x)
     mean, rstd = np.empty(stat, x.dtype), np.empty(stat, x.dtype)
+    x2, y2 = x.reshape(rows, n), y.reshape(rows, n)
+    m1, r1 = mean.reshape(rows), rstd.reshape(rows)
     fn = _fn(lib, "standardize", x.dtype)
-    fn(
-        x.ctypes.data,
-        y.ctypes.data,
-        mean.ctypes.data,
-        rstd.ctypes.data,
-        tmp.ctypes.data,
-        rows,
-        n,
-        float(eps),
-    )
+
+    def part(lo, hi):
+        tmp = np.empty(n, x.dtype)
+        fn(
+            x2[lo:hi].ctypes.data,
+            y2[lo:hi].ctypes.data,
+            m1[lo:hi].ctypes.data,
+            r1[lo:hi].ctypes.data,
+            tmp.ctypes.data,
+            hi - lo,
+            n,
+            float(eps),
+        )
+
+    run.rows(part, rows, 5 * n)
     return y, mean, rstd
 
 
-def _attention_probs(lib, q, k, *, scale, causal):
-    s = np.matmul(q, np.swapaxes(k, -1, -2))
+def _attention_probs(lib, run, q, k, *, scale, causal):
+    s = run.matmul(q, np.swapaxes(k, -1, -2))
     if not s.flags.c_contiguous or s.size == 0:
         return None
     l_, n = s.shape[-2:]
+    s3 = s.reshape(-1, l_, n)
     fn = _fn(lib, "attention_rows", s.dtype)
-    fn(s.ctypes.data, s.size // (l_ * n), l_, n, float(scale), int(bool(causal)))
+
+    def mats(lo, hi):
+        fn(s3[lo:hi].ctypes.data, hi - lo, l_, n, float(scale), int(bool(causal)))
+
+    run.rows(mats, s3.shape[0], 16 * l_ * n)
     return s
 
 
@@ -354,17 +445,21 @@ def _ce_ok(x, t, rest, smoothing) -> bool:
     return x.ndim == 2 and x.shape[1] > 0 and t.dtype == np.int64 and not smoothing
 
 
-def _cross_entropy(lib, x, t, *rest, ignore_index, smoothing, reduction):
-    if rest or not _ce_ok(x, t, rest, smoothing):
+def _cross_entropy(lib, run, x, t, *rest, ignore_index, smoothing, reduction):
+    if rest or not _ce_ok(x, t, rest, smoothing) or t.shape != x.shape[:1]:
         return None
     x, t = np.ascontiguousarray(x), np.ascontiguousarray(t)
     n, c = x.shape
-    loss, tmp = np.empty(n, x.dtype), np.empty(c, x.dtype)
+    loss = np.empty(n, x.dtype)
     fn = _fn(lib, "cross_entropy", x.dtype)
-    if (
-        fn(x.ctypes.data, t.ctypes.data, loss.ctypes.data, tmp.ctypes.data, n, c, int(ignore_index))
-        != 0
-    ):
+
+    def part(lo, hi):
+        tmp = np.empty(c, x.dtype)
+        xs, ts, ls = x[lo:hi], t[lo:hi], loss[lo:hi]
+        args = (xs.ctypes.data, ts.ctypes.data, ls.ctypes.data, tmp.ctypes.data)
+        return fn(*args, hi - lo, c, int(ignore_index))
+
+    if any(run.rows(part, n, 5 * c)):
         return None  # an out-of-range target: the forward raises the error
     if reduction == "none":
         return loss
@@ -375,33 +470,114 @@ def _cross_entropy(lib, x, t, *rest, ignore_index, smoothing, reduction):
     return np.asarray(total, dtype=x.dtype)
 
 
-def _cross_entropy_backward(lib, x, t, *rest, ignore_index, smoothing, reduction):
-    if len(rest) != 1 or not _ce_ok(x, t, rest, smoothing):
+def _cross_entropy_backward(lib, run, x, t, *rest, ignore_index, smoothing, reduction):
+    if len(rest) != 1 or not _ce_ok(x, t, rest, smoothing) or t.shape != x.shape[:1]:
         return None
     (g,) = rest
     x, t = np.ascontiguousarray(x), np.ascontiguousarray(t)
     n, c = x.shape
     if reduction == "none":
+        if np.shape(g) != (n,):
+            return None
         scale = np.ascontiguousarray(g, dtype=x.dtype)
     else:
         denom = (t != ignore_index).astype(x.dtype).sum(dtype=x.dtype)
         scale = np.full(n, g / denom if reduction == "mean" else g).astype(x.dtype, copy=False)
     out = np.empty_like(x)
     fn = _fn(lib, "cross_entropy_backward", x.dtype)
-    if (
-        fn(
-            x.ctypes.data,
-            t.ctypes.data,
-            scale.ctypes.data,
-            out.ctypes.data,
-            n,
-            c,
-            int(ignore_index),
-        )
-        != 0
-    ):
+
+    def part(lo, hi):
+        xs, ts, ss, os_ = x[lo:hi], t[lo:hi], scale[lo:hi], out[lo:hi]
+        args = (xs.ctypes.data, ts.ctypes.data, ss.ctypes.data, os_.ctypes.data)
+        return fn(*args, hi - lo, c, int(ignore_index))
+
+    if any(run.rows(part, n, 5 * c)):
         return None
     return out
+
+
+# -- eager mode only (compiled graphs fuse GELU into elementwise kernels and lower layer_norm
+# through their own kernels) ------------------------------------------------------------------
+def _gelu(lib, run, x):
+    y, cdf = np.empty(x.shape, x.dtype), np.empty(x.shape, x.dtype)
+    fn = _fn(lib, "gelu", x.dtype)
+    xf = np.ascontiguousarray(x).reshape(-1)  # (ascontiguousarray makes a 0-d array 1-d)
+    yf, cf = y.reshape(-1), cdf.reshape(-1)
+
+    def part(lo, hi):
+        fn(xf[lo:hi].ctypes.data, yf[lo:hi].ctypes.data, cf[lo:hi].ctypes.data, hi - lo)
+
+    run.rows(part, xf.size, 30)
+    return y, cdf
+
+
+def _gelu_backward(lib, run, g, x, cdf):
+    out = np.empty(x.shape, x.dtype)
+    fn = _fn(lib, "gelu_backward", x.dtype)
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in (g, x, cdf)] + [out.reshape(-1)]
+
+    def part(lo, hi):
+        fn(*[a[lo:hi].ctypes.data for a in flat], hi - lo)
+
+    run.rows(part, x.size, 15)
+    return out
+
+
+def _layer_norm(lib, run, x, w, b, *, ndim, eps):
+    x = np.ascontiguousarray(x)
+    w, b = np.ascontiguousarray(w), np.ascontiguousarray(b)
+    n = w.size
+    rows = x.size // n
+    y = np.empty_like(x)
+    x2, y2 = x.reshape(rows, n), y.reshape(rows, n)
+    fn = _fn(lib, "layer_norm", x.dtype)
+
+    def part(lo, hi):
+        tmp = np.empty(n, x.dtype)
+        ptrs = (x2[lo:hi].ctypes.data, w.ctypes.data, b.ctypes.data, y2[lo:hi].ctypes.data)
+        fn(*ptrs, tmp.ctypes.data, hi - lo, n, float(eps))
+
+    run.rows(part, rows, 8 * n)
+    return y
+
+
+def _layer_norm_backward(lib, run, g, x, w, *, ndim, eps):
+    g, x, w = np.ascontiguousarray(g), np.ascontiguousarray(x), np.ascontiguousarray(w)
+    n = w.size
+    rows = x.size // n
+    gx = np.empty_like(x)
+    g2, x2, gx2 = g.reshape(rows, n), x.reshape(rows, n), gx.reshape(rows, n)
+    fn = _fn(lib, "layer_norm_backward", x.dtype)
+
+    def part(lo, hi):  # gx of these rows, and their partial weight and bias gradients
+        gw, gb, scratch = np.empty(n, x.dtype), np.empty(n, x.dtype), np.empty(2 * n, x.dtype)
+        ptrs = (g2[lo:hi].ctypes.data, x2[lo:hi].ctypes.data, w.ctypes.data)
+        fn(
+            *ptrs,
+            gx2[lo:hi].ctypes.data,
+            gw.ctypes.data,
+            gb.ctypes.data,
+            scratch.ctypes.data,
+            hi - lo,
+            n,
+            float(eps),
+        )
+        return gw, gb
+
+    parts = run.rows(part, rows, 16 * n)
+    gw, gb = parts[0]
+    for pw, pb in parts[1:]:
+        gw += pw
+        gb += pb
+    return gx, gw.reshape(w.shape), gb.reshape(w.shape)
+
+
+_EAGER_IMPL = {
+    "gelu": _gelu,
+    "gelu_backward": _gelu_backward,
+    "layer_norm": _layer_norm,
+    "layer_norm_backward": _layer_norm_backward,
+}
 
 
 _IMPL = {
@@ -420,8 +596,11 @@ _IMPL = {
     "cross_entropy_backward": _cross_entropy_backward,
 }
 
-#: The primitives with a native version.
+#: The primitives with a native version (compiled graphs use these).
 NATIVE_OPS = tuple(_IMPL)
+
+#: The primitives with a native version in eager mode.
+EAGER_OPS = NATIVE_OPS + tuple(_EAGER_IMPL)
 
 #: The attributes each native version understands; a node with others (a newer forward)
 #: keeps its registry forward.
@@ -439,6 +618,10 @@ _ATTRS = {
     "attention_probs": {"scale", "causal"},
     "cross_entropy": {"ignore_index", "smoothing", "reduction"},
     "cross_entropy_backward": {"ignore_index", "smoothing", "reduction"},
+    "gelu": set(),
+    "gelu_backward": set(),
+    "layer_norm": {"ndim", "eps"},
+    "layer_norm_backward": {"ndim", "eps"},
 }
 
 _FLOAT = ("float32", "float64")
@@ -446,6 +629,20 @@ _WINDOW_OPS = ("conv", "conv_input_grad", "conv_weight_grad", "max_pool")
 
 
 def _applies(op: str, dtypes: list, shapes: list, attrs: dict) -> bool:
+    if op.startswith("gelu"):  # float32 only (float64 GELU uses SciPy's erf)
+        return all(d == "float32" for d in dtypes) and len(set(shapes)) == 1
+    if op.startswith("layer_norm"):
+        ndim, x = attrs["ndim"], shapes[1 if op == "layer_norm_backward" else 0]
+        tail = tuple(x[len(x) - ndim :]) if ndim else ()
+        return (
+            dtypes[0] in _FLOAT
+            and len(set(dtypes)) == 1
+            and ndim >= 1
+            and len(x) >= ndim
+            and tuple(shapes[2 if op == "layer_norm_backward" else 1]) == tail
+            and (op != "layer_norm" or tuple(shapes[2]) == tail)
+            and (op != "layer_norm_backward" or tuple(shapes[0]) == tuple(x))
+        )
     if op == "pool_scatter":
         return dtypes[0] in _FLOAT and dtypes[1] == "int64" and len(shapes[0]) == 4
     if op.startswith("cross_entropy"):
@@ -477,8 +674,81 @@ def native_forward(op: str, dtypes: list, shapes: list, attrs: dict, reference):
     impl = _IMPL[op]
 
     def forward(*arrays, **kw):
-        res = impl(lib, *arrays, **kw)
+        res = impl(lib, _Serial, *arrays, **kw)
         return reference(*arrays, **kw) if res is None else res
 
     forward.__name__ = f"native_{op}"
+    return forward
+
+
+def _shapes_agree(op: str, shapes: list, attrs: dict) -> bool:
+    """Checks the C code relies on that a primitive's shape rule leaves to its forward."""
+    if op == "pool_scatter":
+        return shapes[0] == shapes[1] and len(attrs["size"]) == 2
+    if op == "conv_weight_grad":
+        out = _geometry(
+            shapes[0], attrs["kernel"], attrs["stride"], attrs["padding"], attrs["dilation"]
+        )
+        return tuple(shapes[1][2:]) == out
+    return True
+
+
+def eager_forward(prim):
+    """The native version of ``prim`` for eager mode, or None (no C compiler, no native
+    kernel for this primitive).
+
+    The returned ``fn(*arrays, **attrs)`` decides per call (cached by dtypes, shapes and
+    attributes) whether the C kernel applies: float32/float64 inputs, the ranks and
+    attributes :func:`native_forward` accepts, non-empty arrays, and inputs the primitive's
+    shape rule accepts (so malformed calls reach ``prim.forward`` and raise its errors).
+    Otherwise, or when a run-time check fails (an index out of range), it runs
+    ``prim.forward``. Rows and batch chunks are spread over ember's intra-op threads. The
+    library of a dtype is built (or loaded from the disk cache) at its first use, blocking.
+    """
+    from .c_build import toolchain
+
+    op = prim.name
+    impl = _IMPL.get(op) or _EAGER_IMPL.get(op)
+    if impl is None or toolchain() is None:
+        return None
+    from ...dtypes import from_numpy_dtype
+    from ...registry import Spec
+
+    allowed, reference, rule = _ATTRS[op], prim.forward, prim.rule
+    decided: dict = {}  # (dtypes, shapes, attrs) -> the library to use, or None
+
+    def decide(arrays, attrs):
+        dtypes = [a.dtype.name for a in arrays]
+        shapes = [a.shape for a in arrays]
+        try:
+            if not set(attrs) <= allowed or not _applies(op, dtypes, shapes, attrs):
+                return None
+            if any(a.size == 0 for a in arrays) or not _shapes_agree(op, shapes, attrs):
+                return None
+            rule(*[Spec(a.shape, from_numpy_dtype(a.dtype)) for a in arrays], **attrs)
+        except Exception:  # the forward raises the right error
+            return None
+        try:
+            return native_library(_sfx(arrays[0].dtype))
+        except Exception:  # a library that cannot be loaded: NumPy, as without a compiler
+            return None
+
+    def forward(*arrays, **attrs):
+        try:
+            key = (*[(a.dtype, a.shape) for a in arrays], *attrs.items())
+            lib = decided[key]
+        except KeyError:
+            lib = decided[key] = decide(arrays, attrs)
+            if len(decided) > 4096:
+                decided.clear()
+        except (TypeError, AttributeError):  # an unhashable attribute, a non-array input
+            lib = None
+        if lib is not None:
+            res = impl(lib, _Threaded, *arrays, **attrs)
+            if res is not None:
+                return res
+        return reference(*arrays, **attrs)
+
+    forward.__name__ = f"native_{op}"
+    forward.__doc__ = reference.__doc__
     return forward

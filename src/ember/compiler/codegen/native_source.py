@@ -15,8 +15,9 @@ Example:
 
 from __future__ import annotations
 
+from ...ops._erf import _CLAMP_CDF, _INV_SQRT_2PI, _P_CDF, _Q_CDF
 from .c_build import vector_math_declarations
-from .c_ops import pairwise_sum_source
+from .c_ops import literal, pairwise_sum_source
 
 __all__ = ["SOURCE", "source"]
 
@@ -318,7 +319,104 @@ int em_cross_entropy_backward_{S}(const {T} *x, const int64_t *t, const {T} *sca
     }
     return 0;
 }
+
+
+
+/* LayerNorm with weight and bias over rows of n (eager mode: ember.ops.norm_kernels) */
+void em_layer_norm_{S}(const {T} *restrict x, const {T} *restrict w,
+                       const {T} *restrict b, {T} *restrict y, {T} *restrict tmp,
+                       int64_t rows, int64_t n, double eps) {
+    for (int64_t r = 0; r < rows; r++) {
+        const {T} *xr = x + r * n;
+        {T} *yr = y + r * n;
+        const {T} m = ({T})((double)em_pairwise_{S}(xr, n) / (double)n);
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) {
+            yr[j] = xr[j] - m;
+            tmp[j] = yr[j] * yr[j];
+        }
+        const {T} var = ({T})((double)em_pairwise_{S}(tmp, n) / (double)n);
+        const {T} rs = ({T})1 / {SQRT}(var + ({T})eps);
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) yr[j] = yr[j] * rs * w[j] + b[j];
+    }
+}
+
+/* its gradients: gx per row; gw, gb summed over this call's rows (scratch: 2n) */
+void em_layer_norm_backward_{S}(const {T} *restrict g, const {T} *restrict x,
+                                const {T} *restrict w, {T} *restrict gx, {T} *restrict gw,
+                                {T} *restrict gb, {T} *restrict scratch, int64_t rows,
+                                int64_t n, double eps) {
+    {T} *restrict xhat = scratch, *restrict ax = scratch + n;
+    for (int64_t j = 0; j < n; j++) {
+        gw[j] = 0;
+        gb[j] = 0;
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        const {T} *gr = g + r * n, *xr = x + r * n;
+        {T} *o = gx + r * n;
+        const {T} m = ({T})((double)em_pairwise_{S}(xr, n) / (double)n);
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) {
+            xhat[j] = xr[j] - m;
+            ax[j] = xhat[j] * xhat[j];
+        }
+        const {T} var = ({T})((double)em_pairwise_{S}(ax, n) / (double)n);
+        const {T} rs = ({T})1 / {SQRT}(var + ({T})eps);
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) {
+            xhat[j] = xhat[j] * rs;
+            gb[j] += gr[j];
+            gw[j] += gr[j] * xhat[j];
+            o[j] = gr[j] * w[j];
+            ax[j] = o[j] * xhat[j];
+        }
+        const {T} m1 = ({T})((double)em_pairwise_{S}(o, n) / (double)n);
+        const {T} m2 = ({T})((double)em_pairwise_{S}(ax, n) / (double)n);
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) o[j] = ((o[j] - m1) - xhat[j] * m2) * rs;
+    }
+}
 """
+
+
+def _horner(t: str, coefs: tuple) -> str:
+    acc = f"({t} * {literal(coefs[-1], 'float32')} + {literal(coefs[-2], 'float32')})"
+    for c in coefs[-3::-1]:
+        acc = f"({acc} * {t} + {literal(c, 'float32')})"
+    return acc
+
+
+# the exact GELU in float32, the operations of ember.ops._erf.gelu_np / gelu_backward_np
+_GELU = (
+    "static inline float em_gelu_cdf(float x) {\n"
+    f"    const float c = {literal(_CLAMP_CDF, 'float32')};\n"
+    "    const float xc = x < -c ? -c : (x > c ? c : x); /* NaN stays NaN, as np.clip */\n"
+    "    const float t = xc * xc;\n"
+    f"    const float num = {_horner('t', _P_CDF)} * xc;\n"
+    f"    return num / {_horner('t', _Q_CDF)} + 0.5f;\n"
+    "}\n\n"
+    "void em_gelu_f32(const float *x, float *y, float *cdf, int64_t n) {\n"
+    "#pragma omp simd\n"
+    "    for (int64_t i = 0; i < n; i++) {\n"
+    "        const float c = em_gelu_cdf(x[i]);\n"
+    "        cdf[i] = c;\n"
+    "        y[i] = x[i] * c;\n"
+    "    }\n"
+    "}\n\n"
+    "void em_gelu_backward_f32(const float *g, const float *x, const float *cdf, float *out,\n"
+    "                          int64_t n) {\n"
+    "    for (int64_t i = 0; i < n; i++) {\n"
+    "        float o = x[i] * x[i];\n"
+    "        o = o * -0.5f;\n"
+    "        o = expf(o);\n"
+    f"        o = o * {literal(_INV_SQRT_2PI, 'float32')};\n"
+    "        o = o * x[i];\n"
+    "        o = o + cdf[i];\n"
+    "        out[i] = o * g[i];\n"
+    "    }\n"
+    "}\n"
+)
 
 
 def _variant(ctype: str, suffix: str) -> str:
@@ -332,7 +430,7 @@ def _variant(ctype: str, suffix: str) -> str:
         ("{SQRT}", "sqrt" + f),
     ):
         text = text.replace(key, value)
-    return text
+    return text + (_GELU if suffix == "f32" else "")
 
 
 def source(vector_math: bool = False, suffixes=("f32", "f64")) -> str:
