@@ -184,6 +184,11 @@ def create_app(
 
         loading = asyncio.get_running_loop().create_task(first_load())
         app.state.loading = loading
+        if config.workers > 1:
+            # one of several processes sharing the socket: uvicorn accepts connections only
+            # after the lifespan startup, so load first and no request ever reaches a worker
+            # whose models are not loaded yet (the shared backlog goes to the ready ones)
+            await asyncio.shield(loading)
         try:
             yield
         finally:
