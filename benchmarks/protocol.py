@@ -301,6 +301,9 @@ def _importtime_top(stmt: str, python: str) -> float:
     def run(code):
         env = dict(os.environ)
         env.pop("PYTHONPROFILEIMPORTTIME", None)
+        # let Python cache bytecode, as an installed package has it: with
+        # PYTHONDONTWRITEBYTECODE=1 an editable install recompiles every changed module each time
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         proc = subprocess.run(
             [python, "-X", "importtime", "-c", code],
             capture_output=True,
