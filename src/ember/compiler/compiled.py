@@ -13,7 +13,7 @@ import warnings
 
 from ..autograd.function import Function
 from ..autograd.grad_mode import STATE as _GRAD
-from ..nn.modules.module import _structure as _module_structure
+from ..nn.modules.module import _structure  # [version], bumped on any structure change
 from ..tensor import Tensor
 from .executor import make_executor
 from .tracer import (
@@ -31,8 +31,6 @@ from .tracer import (
 )
 
 __all__ = ["CompiledFunction"]
-
-_structure = _module_structure  # [version]: bumped on any module's parameter/buffer/child change
 
 
 class _Entry:

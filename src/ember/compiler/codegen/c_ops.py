@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from ...ops._erf import _CLAMP, _P, _Q
+from ...ops._erf import _CLAMP_CDF, _INV_SQRT_2PI, _P_CDF, _Q_CDF
 
 __all__ = [
     "CTYPES",
@@ -300,13 +300,10 @@ def _relu_grad(a, di, do, at):
 
 
 # ember.ops._erf: Phi(x) = 0.5 + xc * P(xc^2) / Q(xc^2), float32, xc = clip(x, -c, c)
-_CDF_P = tuple(c * 0.5**k / (2.0 * math.sqrt(2.0)) for k, c in enumerate(_P))
-_CDF_Q = tuple(c * 0.5**k for k, c in enumerate(_Q))
-_CDF_CLAMP = _CLAMP * math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
-def _horner(t: str, coefs: tuple) -> str:
+def horner_f32(t: str, coefs: tuple) -> str:
+    """C expression of the polynomial ``coefs`` (lowest degree first) at ``t``, in float32."""
     f = lambda c: literal(c, "float32")  # noqa: E731
     acc = f"({t} * {f(coefs[-1])} + {f(coefs[-2])})"
     for c in coefs[-3::-1]:
@@ -316,7 +313,7 @@ def _horner(t: str, coefs: tuple) -> str:
 
 def normal_cdf_f32(x: str) -> str:
     """C expression of ``ember.ops._erf.normal_cdf_np`` for one float32 ``x``."""
-    c = literal(_CDF_CLAMP, "float32")
+    c = literal(_CLAMP_CDF, "float32")
     xc = f"EM_MIN(EM_MAX({x}, -{c}), {c})"
     return f"em_cdf_f32({xc})"
 
@@ -324,8 +321,8 @@ def normal_cdf_f32(x: str) -> str:
 _CDF_HELPER = (
     "static inline float em_cdf_f32(float xc) {\n"
     "    const float t = xc * xc;\n"
-    f"    const float num = {_horner('t', _CDF_P)} * xc;\n"
-    f"    return num / {_horner('t', _CDF_Q)} + 0.5f;\n"
+    f"    const float num = {horner_f32('t', _P_CDF)} * xc;\n"
+    f"    return num / {horner_f32('t', _Q_CDF)} + 0.5f;\n"
     "}\n"
 )
 PRELUDE += _CDF_HELPER

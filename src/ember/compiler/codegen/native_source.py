@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ...ops._erf import _CLAMP_CDF, _INV_SQRT_2PI, _P_CDF, _Q_CDF
 from .c_build import vector_math_declarations
-from .c_ops import literal, pairwise_sum_source
+from .c_ops import horner_f32, literal, pairwise_sum_source
 
 __all__ = ["SOURCE", "source"]
 
@@ -240,21 +240,28 @@ void em_log_softmax_backward_{S}(const {T} *g, const {T} *y, {T} *out, int64_t r
     }
 }
 
+/* one row of n: c = x - mean, sq = c * c (scratch), *mean; returns 1 / sqrt(var + eps) with the
+   biased variance (the NumPy forwards' order: pairwise sums, then / n in double) */
+static inline {T} em_center_row_{S}(const {T} *restrict xr, {T} *restrict c, {T} *restrict sq,
+                                    int64_t n, double eps, {T} *mean) {
+    const {T} m = ({T})((double)em_pairwise_{S}(xr, n) / (double)n);
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) {
+        c[j] = xr[j] - m;
+        sq[j] = c[j] * c[j];
+    }
+    const {T} var = ({T})((double)em_pairwise_{S}(sq, n) / (double)n);
+    *mean = m;
+    return ({T})1 / {SQRT}(var + ({T})eps);
+}
+
 /* ((x - mean) * rstd, mean, rstd) over rows of length n, biased variance */
 void em_standardize_{S}(const {T} *x, {T} *y, {T} *mean, {T} *rstd, {T} *tmp, int64_t rows,
                         int64_t n, double eps) {
     for (int64_t r = 0; r < rows; r++) {
-        const {T} *xr = x + r * n;
         {T} *yr = y + r * n;
-        const {T} m = ({T})((double)em_pairwise_{S}(xr, n) / (double)n);
-        for (int64_t j = 0; j < n; j++) {
-            yr[j] = xr[j] - m;
-            tmp[j] = yr[j] * yr[j];
-        }
-        const {T} var = ({T})((double)em_pairwise_{S}(tmp, n) / (double)n);
-        const {T} rs = ({T})1 / {SQRT}(var + ({T})eps);
+        const {T} rs = em_center_row_{S}(x + r * n, yr, tmp, n, eps, mean + r);
         for (int64_t j = 0; j < n; j++) yr[j] = yr[j] * rs;
-        mean[r] = m;
         rstd[r] = rs;
     }
 }
@@ -327,16 +334,9 @@ void em_layer_norm_{S}(const {T} *restrict x, const {T} *restrict w,
                        const {T} *restrict b, {T} *restrict y, {T} *restrict tmp,
                        int64_t rows, int64_t n, double eps) {
     for (int64_t r = 0; r < rows; r++) {
-        const {T} *xr = x + r * n;
         {T} *yr = y + r * n;
-        const {T} m = ({T})((double)em_pairwise_{S}(xr, n) / (double)n);
-#pragma omp simd
-        for (int64_t j = 0; j < n; j++) {
-            yr[j] = xr[j] - m;
-            tmp[j] = yr[j] * yr[j];
-        }
-        const {T} var = ({T})((double)em_pairwise_{S}(tmp, n) / (double)n);
-        const {T} rs = ({T})1 / {SQRT}(var + ({T})eps);
+        {T} m;
+        const {T} rs = em_center_row_{S}(x + r * n, yr, tmp, n, eps, &m);
 #pragma omp simd
         for (int64_t j = 0; j < n; j++) yr[j] = yr[j] * rs * w[j] + b[j];
     }
@@ -353,16 +353,10 @@ void em_layer_norm_backward_{S}(const {T} *restrict g, const {T} *restrict x,
         gb[j] = 0;
     }
     for (int64_t r = 0; r < rows; r++) {
-        const {T} *gr = g + r * n, *xr = x + r * n;
+        const {T} *gr = g + r * n;
         {T} *o = gx + r * n;
-        const {T} m = ({T})((double)em_pairwise_{S}(xr, n) / (double)n);
-#pragma omp simd
-        for (int64_t j = 0; j < n; j++) {
-            xhat[j] = xr[j] - m;
-            ax[j] = xhat[j] * xhat[j];
-        }
-        const {T} var = ({T})((double)em_pairwise_{S}(ax, n) / (double)n);
-        const {T} rs = ({T})1 / {SQRT}(var + ({T})eps);
+        {T} m;
+        const {T} rs = em_center_row_{S}(x + r * n, xhat, ax, n, eps, &m);
 #pragma omp simd
         for (int64_t j = 0; j < n; j++) {
             xhat[j] = xhat[j] * rs;
@@ -380,21 +374,14 @@ void em_layer_norm_backward_{S}(const {T} *restrict g, const {T} *restrict x,
 """
 
 
-def _horner(t: str, coefs: tuple) -> str:
-    acc = f"({t} * {literal(coefs[-1], 'float32')} + {literal(coefs[-2], 'float32')})"
-    for c in coefs[-3::-1]:
-        acc = f"({acc} * {t} + {literal(c, 'float32')})"
-    return acc
-
-
 # the exact GELU in float32, the operations of ember.ops._erf.gelu_np / gelu_backward_np
 _GELU = (
     "static inline float em_gelu_cdf(float x) {\n"
     f"    const float c = {literal(_CLAMP_CDF, 'float32')};\n"
     "    const float xc = x < -c ? -c : (x > c ? c : x); /* NaN stays NaN, as np.clip */\n"
     "    const float t = xc * xc;\n"
-    f"    const float num = {_horner('t', _P_CDF)} * xc;\n"
-    f"    return num / {_horner('t', _Q_CDF)} + 0.5f;\n"
+    f"    const float num = {horner_f32('t', _P_CDF)} * xc;\n"
+    f"    return num / {horner_f32('t', _Q_CDF)} + 0.5f;\n"
     "}\n\n"
     "void em_gelu_f32(const float *x, float *y, float *cdf, int64_t n) {\n"
     "#pragma omp simd\n"
