@@ -29,6 +29,12 @@ CASES = [
     ("matmul_rows", lambda a, b: a @ b, (_t(1024, 128), _t(128, 96, seed=1))),
     ("matmul_cols", lambda a, b: a @ b, (_t(96, 128), _t(128, 1024, seed=1))),
     ("matmul_batched", lambda a, b: a @ b, (_t(16, 4, 64, 32), _t(16, 4, 32, 64, seed=1))),
+    (  # attention's q @ k^T from one qkv tensor: stacks of views that do not fold
+        "matmul_batched_views",
+        lambda qkv: qkv[0] @ qkv[1].transpose(-1, -2),
+        (_t(16, 64, 3, 4, 32).permute(2, 0, 3, 1, 4),),
+    ),
+    ("matmul_leading_one", lambda a, b: a @ b, (_t(1, 8, 64, 256), _t(1, 8, 256, 64, seed=1))),
     ("matmul_transposed", lambda a, b: a @ b.T, (_t(512, 128), _t(256, 128, seed=1))),
     ("linear", F.linear, (_t(8, 64, 128), _t(384, 128, seed=1), _t(384, seed=2))),
     ("gelu", F.gelu, (_t(16, 64, 512),)),
@@ -70,7 +76,8 @@ CASES = [
     ("exp", ember.exp, (_t(512, 512),)),
     ("max_pool2d", lambda x: F.max_pool2d(x, 2), (_t(32, 32, 28, 28),)),
 ]
-GRADS = {"matmul_rows", "matmul_batched", "linear", "gelu", "softmax", "layer_norm", "attention"}
+GRADS = {"matmul_rows", "matmul_batched", "matmul_batched_views", "linear", "gelu", "softmax"}
+GRADS |= {"layer_norm", "attention"}
 GRADS |= {"conv2d", "relu", "bias_add", "max_pool2d"}
 
 

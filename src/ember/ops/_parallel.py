@@ -167,7 +167,7 @@ def _cols_part(a, b, out, lo, hi):
 
 
 def _batch_part(a, b, out, lo, hi):
-    np.matmul(a[lo:hi], b[lo:hi] if b.ndim == 3 else b, out=out[lo:hi])
+    np.matmul(a[lo:hi], b[lo:hi] if b.ndim == a.ndim else b, out=out[lo:hi])
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -188,23 +188,31 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)  # OpenBLAS runs these on one thread anyway
     flops = 2.0 * m * n * k * count
     if batch:
-        part, length = _batch_part, count
-        a = a.reshape((count, m, k))
-        b = b if b.ndim == 2 else b.reshape((count, k, n))
-        out = np.empty((count, m, n), a.dtype)
+        # split along the first batch axis of size > 1, without reshaping: a stack of views
+        # (attention's q, k, v out of one qkv tensor) does not fold into one batch axis, and
+        # the copy that reshape makes cost more than the split saved (measured (16, 4, 64, 32)
+        # @ (16, 4, 32, 64) from a qkv view, 2 threads: 611 us with the copies, 265 us without)
+        lead = 0
+        while lead < len(batch) - 1 and batch[lead] == 1:
+            lead += 1
+        index = (0,) * lead
+        a, b = a[index], (b[index] if b.ndim > 2 else b)
+        part, length = _batch_part, a.shape[0]
+        out = np.empty(batch + (m, n), a.dtype)
+        out_view = out[index]
     else:
         part, length = (_rows_part, m) if m >= n else (_cols_part, n)
-        out = np.empty((m, n), a.dtype)
+        out = out_view = np.empty((m, n), a.dtype)
     prev = setter(1)
     try:
         parts = row_parts(length, flops, GEMM_MIN_FLOPS)
         if len(parts) < 2:
-            np.matmul(a, b, out=out)
+            np.matmul(a, b, out=out_view)
         else:
-            run_parts(part, [(a, b, out, lo, hi) for lo, hi in parts])
+            run_parts(part, [(a, b, out_view, lo, hi) for lo, hi in parts])
     finally:
         setter(prev)
-    return out.reshape(batch + (m, n))
+    return out
 
 
 class BlasSingleThread:
