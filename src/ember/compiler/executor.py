@@ -106,6 +106,9 @@ def _alias_checker(found: list):
     return check
 
 
+_install_lock = threading.Lock()
+
+
 class Executor:
     """A graph optimized, with its kernels built, ready for repeated runs."""
 
@@ -202,10 +205,15 @@ class Executor:
             self._pending = None
             return
         by_object = c_build.array_data_offset() is not None
-        for k, ks in self._pending:
-            self._kernels[k] = ("c", self.library.function(ks.name), ks, by_object)
-        self._pending = None
-        self._programs.clear()
+        with _install_lock:  # runs from several threads may find the library ready at once
+            pending, self._pending = self._pending, None
+            if pending is None:
+                return
+            kernels = dict(self._kernels)  # swapped whole: a run planning now sees one set
+            for k, ks in pending:
+                kernels[k] = ("c", self.library.function(ks.name), ks, by_object)
+            self._kernels = kernels
+            self._programs.clear()
 
     def kernel_sources(self) -> list:
         """The rendered C kernels of this graph (:class:`~ember.compiler.codegen.KernelSource`)."""

@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -183,7 +184,7 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     batch = a.shape[:-2]
     if b.ndim > 2 and b.shape[:-2] != batch:
         return np.matmul(a, b)  # broadcast batch dimensions: left to NumPy
-    count = int(np.prod(batch)) if batch else 1
+    count = math.prod(batch)
     if m * n * k * count < _BLAS_SINGLE_BELOW or _threads() < 2:
         return np.matmul(a, b)  # OpenBLAS runs these on one thread anyway
     flops = 2.0 * m * n * k * count
