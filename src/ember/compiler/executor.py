@@ -22,10 +22,20 @@ an :class:`Executor` (or, with ``options["executor"] == "interpreter"``, the ref
    one call. Its first run also checks that no primitive returned a view of its operands
    without saying so (and plans again if one did).
 
+Threading: a graph runs its GEMMs one of two ways, because on few cores the two do not mix
+(OpenBLAS's threads busy-wait ~0.1 s after each multi-threaded call and take the core ember's
+own threads need). ``"blas"``: GEMMs go to BLAS with its own threads, everything else runs on
+the executor's thread. ``"split"``: as in eager mode, GEMMs and the native row/window kernels
+are split over ember's intra-op threads with BLAS on one thread. ``"auto"`` (the default)
+picks ``"split"`` for graphs with convolutions or pooling, whose window kernels then run on
+all threads (the CNN benchmark's train step: 32.4 -> 26.1 ms, medians of 5 alternating
+rounds on 2 cores), and ``"blas"`` otherwise (the MLP step was 4.9 ms with it, 7.5 ms split).
+
 Options: ``backend`` is ``"auto"`` (C where a compiler works, else NumPy with a one-line
 notice), ``"c"`` (the same, but the notice says C was asked for) or ``"numpy"``;
 ``wait_for_kernels`` (default True; False runs on NumPy until the C library is built);
-``kernel_threads`` (OpenMP threads per kernel, default 1); ``executor="interpreter"``.
+``kernel_threads`` (OpenMP threads per kernel, default 1); ``threading`` (``"auto"``,
+``"blas"`` or ``"split"``, above); ``executor="interpreter"``.
 
 Example:
     >>> import numpy as np
@@ -107,6 +117,21 @@ def _alias_checker(found: list):
 
 
 _install_lock = threading.Lock()
+_THREADINGS = ("auto", "blas", "split")
+#: ops whose native kernels gain most from ember's threads (window loops around the GEMMs)
+_WINDOW_OPS = frozenset({"conv", "conv_input_grad", "conv_weight_grad", "max_pool", "pool_scatter"})
+
+
+def _threading(choice, graph: Graph) -> str:
+    """The threading of a graph's GEMMs and native kernels (see the module docstring)."""
+    if choice not in _THREADINGS:
+        raise ValueError(
+            f"ember.compile: threading must be one of {', '.join(map(repr, _THREADINGS))}, "
+            f"got {choice!r}"
+        )
+    if choice != "auto":
+        return choice
+    return "split" if any(node.op in _WINDOW_OPS for node in graph.nodes) else "blas"
 
 
 class Executor:
@@ -153,6 +178,7 @@ class Executor:
         # C kernels run on one thread unless asked: measured on 2 cores, OpenMP teams fight
         # OpenBLAS's spinning threads (the CNN step went from 27 ms to 170-300 ms)
         self._threads = max(1, int(options.get("kernel_threads") or 1))
+        self.threading = _threading(options.get("threading", "auto"), self.graph)
         self._pid = os.getpid()
         self._prepare_kernels(tc)
         self._views: set[int] = set()  # steps found to return views of their operands
@@ -428,7 +454,10 @@ class _Program:
         ex, n, g = self.ex, self.n, self.ex.graph
         from ..registry import REGISTRY
         from .codegen.native import native_forward
-        from .codegen.numpy_kernels import INTO
+        from .codegen.numpy_kernels import INTO, INTO_SPLIT
+
+        split = ex.threading == "split"
+        into = INTO_SPLIT if split else INTO
 
         ns: dict = {
             "_empty": np.empty,
@@ -460,7 +489,7 @@ class _Program:
                     threads = ex._threads if math.prod(sizes) >= _PARALLEL_MIN else 1
                     ns[f"Z{k}"] = np.array(sizes + [threads], np.int64)
             elif ex._writes_into(node):
-                ns[f"F{k}"] = INTO[node.op]
+                ns[f"F{k}"] = into[node.op]
                 ns[f"A{k}"] = attrs
             else:
                 prim = REGISTRY.get(node.op)
@@ -470,7 +499,9 @@ class _Program:
                 if ex.backend == "c":
                     dtypes = [g.values[i].dtype for i in node.inputs]
                     shapes = [_at(g.values[i].shape, n) for i in node.inputs]
-                    fast = native_forward(node.op, dtypes, shapes, attrs, prim.forward)
+                    fast = native_forward(
+                        node.op, dtypes, shapes, attrs, prim.forward, split=split
+                    )
                 ns[f"F{k}"] = fast or prim.forward
                 ns[f"A{k}"] = attrs
             for o in node.outputs:

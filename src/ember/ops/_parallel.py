@@ -171,22 +171,24 @@ def _batch_part(a, b, out, lo, hi):
     np.matmul(a[lo:hi], b[lo:hi] if b.ndim == a.ndim else b, out=out[lo:hi])
 
 
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``np.matmul(a, b)``, with BLAS on one thread and the work split over ember's threads
-    when large: stacked matrices by whole matrices, a 2-D product by the longer of its
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``np.matmul(a, b[, out=out])``, with BLAS on one thread and the work split over ember's
+    threads when large: stacked matrices by whole matrices, a 2-D product by the longer of its
     output's rows and columns. (A multi-threaded OpenBLAS call would leave its worker
     spinning for ~0.1 s, competing with the next elementwise kernel for the cores.)"""
     setter = single_thread_setter()
     if a.ndim < 2 or b.ndim < 2 or a.dtype != b.dtype or a.dtype.kind != "f" or setter is None:
-        return np.matmul(a, b)
+        return np.matmul(a, b, out=out)
     m, k = a.shape[-2:]
     n = b.shape[-1]
     batch = a.shape[:-2]
     if b.ndim > 2 and b.shape[:-2] != batch:
-        return np.matmul(a, b)  # broadcast batch dimensions: left to NumPy
+        return np.matmul(a, b, out=out)  # broadcast batch dimensions: left to NumPy
     count = math.prod(batch)
     if m * n * k * count < _BLAS_SINGLE_BELOW or _threads() < 2:
-        return np.matmul(a, b)  # OpenBLAS runs these on one thread anyway
+        return np.matmul(a, b, out=out)  # OpenBLAS runs these on one thread anyway
+    if out is not None and (out.shape != batch + (m, n) or out.dtype != a.dtype):
+        return np.matmul(a, b, out=out)  # NumPy's broadcasting and casting rules
     flops = 2.0 * m * n * k * count
     if batch:
         # split along the first batch axis of size > 1, without reshaping: a stack of views
@@ -199,11 +201,14 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         index = (0,) * lead
         a, b = a[index], (b[index] if b.ndim > 2 else b)
         part, length = _batch_part, a.shape[0]
-        out = np.empty(batch + (m, n), a.dtype)
+        if out is None:
+            out = np.empty(batch + (m, n), a.dtype)
         out_view = out[index]
     else:
         part, length = (_rows_part, m) if m >= n else (_cols_part, n)
-        out = out_view = np.empty((m, n), a.dtype)
+        if out is None:
+            out = np.empty((m, n), a.dtype)
+        out_view = out
     prev = setter(1)
     try:
         parts = row_parts(length, flops, GEMM_MIN_FLOPS)

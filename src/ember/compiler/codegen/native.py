@@ -674,19 +674,24 @@ def _applies(op: str, dtypes: list, shapes: list, attrs: dict) -> bool:
     return rank >= 1 and attrs.get("axis") == rank - 1  # softmax family: the last axis
 
 
-def native_forward(op: str, dtypes: list, shapes: list, attrs: dict, reference):
+def native_forward(
+    op: str, dtypes: list, shapes: list, attrs: dict, reference, *, split: bool = False
+):
     """``fn(*arrays, **attrs)`` computing ``op`` natively, falling back to ``reference``
     (the registry forward) when the library is missing or a run-time check fails; None when
-    nothing native applies to these dtypes, shapes and attributes."""
+    nothing native applies to these dtypes, shapes and attributes. ``split=True`` spreads
+    rows and batch chunks over ember's intra-op threads (as eager mode does), else the kernel
+    runs in one call on the caller's thread."""
     if op not in _IMPL or not set(attrs) <= _ATTRS[op] or not _applies(op, dtypes, shapes, attrs):
         return None
     lib = native_library("f32" if dtypes[0] == "float32" else "f64")
     if lib is None:
         return None
     impl = _IMPL[op]
+    run = _Threaded if split else _Serial
 
     def forward(*arrays, **kw):
-        res = impl(lib, _Serial, *arrays, **kw)
+        res = impl(lib, run, *arrays, **kw)
         return reference(*arrays, **kw) if res is None else res
 
     forward.__name__ = f"native_{op}"

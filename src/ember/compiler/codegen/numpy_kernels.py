@@ -7,6 +7,9 @@
 * :data:`INTO`: optional fast versions of registry primitives that write into a buffer given
   by the memory plan (``fn(*arrays, out=buffer, **attrs)``), for ops whose forward is a single
   NumPy call that accepts ``out=``. They compute exactly what the forward computes.
+  :data:`INTO_SPLIT` are the same with each GEMM split over ember's intra-op threads and
+  BLAS on one thread (``ember.ops._parallel.matmul``), for the executor's ``"split"``
+  threading.
 
 Example:
     >>> import numpy as np
@@ -22,9 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from ...ir.symbolic import has_sym, resolve
+from ...ops import _parallel as _par
 from ..passes.fusion import FusedGroup
 
-__all__ = ["group_evaluator", "INTO", "into_supported"]
+__all__ = ["group_evaluator", "INTO", "INTO_SPLIT", "into_supported"]
 
 
 def group_evaluator(group: FusedGroup):
@@ -67,10 +71,32 @@ def _linear_into(x, w, *b, out):
         flat += b[0]
 
 
+def _matmul_split_into(a, b, *, out):
+    if a.ndim == 1 or b.ndim == 1:
+        np.copyto(out, np.matmul(a, b))
+    elif b.ndim == 2 and a.ndim > 2:
+        _par.matmul(a.reshape(-1, a.shape[-1]), b, out=out.reshape(-1, b.shape[-1]))
+    else:
+        _par.matmul(a, b, out=out)
+
+
+def _linear_split_into(x, w, *b, out):
+    flat = out.reshape(-1, w.shape[0])
+    _par.matmul(x.reshape(-1, x.shape[-1]), w.T, out=flat)
+    if b:
+        flat += b[0]
+
+
 #: op -> fn(*arrays, out=buffer, **attrs); the buffer has the output's shape and dtype
 INTO = {
     "matmul": _matmul_into,
     "linear": _linear_into,
+}
+
+#: :data:`INTO` with the GEMMs split over ember's threads (BLAS on one thread)
+INTO_SPLIT = {
+    "matmul": _matmul_split_into,
+    "linear": _linear_split_into,
 }
 
 
