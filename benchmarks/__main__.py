@@ -230,6 +230,23 @@ def run_cell(fw: str, python: str, workload: str, data: str, args, env: dict) ->
     return result
 
 
+def merge_rounds(rounds: list[dict]) -> dict:
+    """One cell from its rounds: the median round's time per step (all of them kept in
+    ``rounds_ms``), the first round's first-step time (the only one with cold caches), the
+    highest peak RSS. A cell fails if any round failed."""
+    failed = [r for r in rounds if not r.get("ok")]
+    if failed or len(rounds) == 1:
+        return failed[0] if failed else rounds[0]
+    ms = sorted(r["ms_per_step"] for r in rounds)
+    median = ms[len(ms) // 2] if len(ms) % 2 else (ms[len(ms) // 2 - 1] + ms[len(ms) // 2]) / 2
+    merged = dict(rounds[0])
+    merged["ms_per_step"] = median
+    merged["rounds_ms"] = [r["ms_per_step"] for r in rounds]
+    merged["peak_rss_mb"] = max(r["peak_rss_mb"] for r in rounds)
+    merged["wall_s"] = sum(r.get("wall_s", 0.0) for r in rounds)
+    return merged
+
+
 def parse_peer_python(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:
@@ -273,6 +290,12 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="2 steps per workload, ember only")
     ap.add_argument("--threads", type=int, default=protocol.THREADS)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every cell this many times, interleaved; report the median round",
+    )
     ap.add_argument("--min-steps", type=int, default=30)
     ap.add_argument("--min-time", type=float, default=2.0)
     ap.add_argument("--max-rep-time", type=float, default=5.0)
@@ -289,6 +312,8 @@ def main(argv=None) -> int:
     bad = [w for w in names if w not in workloads.WORKLOADS]
     if bad:
         ap.error(f"unknown workload(s) {bad}; known: {list(workloads.WORKLOADS)}")
+    if args.rounds < 1:
+        ap.error(f"--rounds must be at least 1, got {args.rounds}")
     pythons = parse_peer_python(args.peer_python)
 
     started = time.perf_counter()
@@ -300,6 +325,7 @@ def main(argv=None) -> int:
         "protocol": {
             "threads": args.threads,
             "reps": 1 if args.smoke else args.reps,
+            "rounds": args.rounds,
             "min_steps": args.min_steps,
             "min_time_s": args.min_time,
             "max_rep_time_s": args.max_rep_time,
@@ -331,6 +357,7 @@ def main(argv=None) -> int:
             results["sgemm_gflops"] = None
             _log(f"sgemm probe failed: {e}")
 
+        envs: dict = {}  # framework -> (python, env), the available ones in order
         for fw in ["ember", *peers]:
             spec = FRAMEWORKS[fw]
             python = pythons.get(fw) or pythons.get(spec.get("python", fw)) or sys.executable
@@ -344,6 +371,7 @@ def main(argv=None) -> int:
                 continue
             info["version"] = version
             _log(f"{fw} {version} ({python})")
+            envs[fw] = (python, env)
             if not args.no_import_time:
                 try:
                     runs = "1" if args.smoke else "3"
@@ -358,17 +386,26 @@ def main(argv=None) -> int:
                     info["installed_dists"] = got["dists"]
                 except Exception as e:  # noqa: BLE001
                     info["size_error"] = str(e)
+        # workload-major, every framework once per round: on a shared machine the frameworks
+        # of one workload then run minutes apart at most, not a whole sweep apart
+        cells: dict = {}
+        for r in range(args.rounds):
             for w in names:
-                res = run_cell(fw, python, w, data[w], args, env)
-                results["results"].append(res)
-                if res.get("ok"):
-                    _log(
-                        f"  {w:10s} {res['ms_per_step']:10.3f} ms/step  first "
-                        f"{res['first_step_ms']:9.1f} ms  loss0 {res['loss0']:.6f}  "
-                        f"rss {res['peak_rss_mb']:.0f} MiB"
-                    )
-                else:
-                    _log(f"  {w:10s} FAILED: {res.get('error')}")
+                for fw, (python, env) in envs.items():
+                    res = run_cell(fw, python, w, data[w], args, env)
+                    cells.setdefault((fw, w), []).append(res)
+                    tag = f"round {r + 1}/{args.rounds} " if args.rounds > 1 else ""
+                    if res.get("ok"):
+                        _log(
+                            f"  {tag}{fw:14s} {w:10s} {res['ms_per_step']:10.3f} ms/step  "
+                            f"first {res['first_step_ms']:9.1f} ms  loss0 {res['loss0']:.6f}  "
+                            f"rss {res['peak_rss_mb']:.0f} MiB"
+                        )
+                    else:
+                        _log(f"  {tag}{fw:14s} {w:10s} FAILED: {res.get('error')}")
+        for fw in envs:
+            for w in names:
+                results["results"].append(merge_rounds(cells[(fw, w)]))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     try:

@@ -70,8 +70,14 @@ def markdown(results: dict) -> str:
     lines.append(
         f"- Protocol: float32, {p['threads']} threads everywhere; first step timed alone, "
         f"warm-up, then the median of {p['reps']} repetitions of >= {p['min_steps']} steps "
-        f"(>= {p['min_time_s']} s; at most {p['max_rep_time_s']} s for very slow steps). "
-        f"NumPy sgemm rate: {_fmt(sg)} GFLOP/s."
+        f"(>= {p['min_time_s']} s; at most {p['max_rep_time_s']} s for very slow steps)"
+        + (
+            f"; {p['rounds']} rounds, the frameworks taking turns on each workload, and the "
+            "median round reported"
+            if p.get("rounds", 1) > 1
+            else ""
+        )
+        + f". NumPy sgemm rate: {_fmt(sg)} GFLOP/s."
     )
     lines.append(f"- Command: `{results['command']}`")
     lines.append("")

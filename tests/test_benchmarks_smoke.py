@@ -76,3 +76,21 @@ def test_workload_arrays_are_deterministic_and_layouts_agree():
     ref = feat.reshape(2, -1) @ params["fc1.weight"].T
     got = workloads.nhwc(feat).reshape(2, -1) @ cl["fc1.weight"]
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_rounds_merge_to_the_median_round():
+    sys.path.insert(0, str(REPO))
+    from benchmarks.__main__ import merge_rounds
+
+    def cell(ms, first, rss, ok=True):
+        return {"ok": ok, "ms_per_step": ms, "first_step_ms": first, "peak_rss_mb": rss}
+
+    merged = merge_rounds([cell(5.0, 900.0, 60), cell(3.0, 10.0, 70), cell(4.0, 9.0, 65)])
+    assert merged["ms_per_step"] == 4.0 and merged["rounds_ms"] == [5.0, 3.0, 4.0]
+    assert merged["first_step_ms"] == 900.0  # the cold first round
+    assert merged["peak_rss_mb"] == 70
+    assert merge_rounds([cell(2.0, 1, 1), cell(4.0, 1, 1)])["ms_per_step"] == 3.0
+    failed = {"ok": False, "error": "timed out"}
+    assert merge_rounds([cell(2.0, 1, 1), failed]) is failed
+    single = cell(2.0, 1, 1)
+    assert merge_rounds([single]) is single
