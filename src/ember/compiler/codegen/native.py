@@ -216,8 +216,8 @@ class _Threaded:
 
     @staticmethod
     def rows(fn, n: int, work_per_row: float, *, blas: bool = False) -> list:
-        if n * work_per_row < _par.MIN_ELEMENTS:
-            return [fn(0, n)]
+        if not blas and n * work_per_row < _par.MIN_ELEMENTS:
+            return [fn(0, n)]  # (a part that calls BLAS keeps BLAS on one thread below)
         return _par.for_rows(fn, n, work_per_row, blas=blas)
 
 
