@@ -499,9 +499,7 @@ class _Program:
                 if ex.backend == "c":
                     dtypes = [g.values[i].dtype for i in node.inputs]
                     shapes = [_at(g.values[i].shape, n) for i in node.inputs]
-                    fast = native_forward(
-                        node.op, dtypes, shapes, attrs, prim.forward, split=split
-                    )
+                    fast = native_forward(node.op, dtypes, shapes, attrs, prim.forward, split=split)
                 ns[f"F{k}"] = fast or prim.forward
                 ns[f"A{k}"] = attrs
             for o in node.outputs:
