@@ -69,6 +69,31 @@ def test_tensors_read_from_outside_are_read_by_reference():
     assert f.traces == 1
 
 
+def test_parameter_data_replaced_in_place_of_the_tensor():
+    """``p.data = new`` keeps the Parameter object: the same shape and dtype runs the cached
+    graph on the new values; a new shape or dtype traces again instead of running a graph
+    built for the old one."""
+    ember.manual_seed(0)
+    model = nn.Linear(3, 2)
+    compiled = ember.compile(model)
+    x = ember.ones(4, 3)
+    with ember.no_grad():
+        compiled(x)
+        model.weight.data = ember.full((2, 3), 0.5)
+        _same(compiled(x), model(x))
+        assert compiled._compiled.traces == 1
+        model.weight.data = ember.full((5, 3), 0.25)  # a new shape ...
+        model.bias.data = ember.zeros(5)
+        _same(compiled(x), model(x))
+        assert compiled._compiled.traces == 2
+        model.weight.data = ember.full((5, 3), 0.25, dtype=ember.float64)  # ... and dtype
+        model.bias.data = ember.zeros(5, dtype=ember.float64)
+        out = compiled(x.double())
+        assert out.dtype is ember.float64
+        _same(out, model(x.double()))
+        assert compiled._compiled.traces == 3
+
+
 def test_new_shape_or_dtype_retraces():
     f = ember.compile(lambda x: x.exp().sum(0))
     for shape, dtype in [((2, 3), ember.float32), ((4, 3), ember.float32), ((2, 3), ember.float64)]:

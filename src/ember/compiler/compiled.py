@@ -191,13 +191,14 @@ class CompiledFunction:
                 if type(value) in _NUMBER_TYPES
             ]
             self._flat = (attrs, params)
+            self._attr_dicts = [d for d, _ in attrs]
+            self._attr_names = [name for _, name in attrs]
             self._seen_structure = version
             self._lazy = _has_uninitialized(params)
-        attrs, params = self._flat
         return (
             self._generation,
-            tuple([d.get(name) for d, name in attrs]),
-            tuple([p._requires_grad for p in params]),
+            tuple(map(dict.get, self._attr_dicts, self._attr_names)),
+            tuple([p._requires_grad for p in self._flat[1]]),
         )
 
     def _key(self, tree, leaves) -> tuple:
@@ -330,13 +331,28 @@ def unflatten_args(tree, leaves):
 
 
 def _shape_guard(traced: Traced):
-    """Re-trace when a tensor read by reference changed shape or dtype since tracing."""
-    checks = [(t, t._data.shape, t._data.dtype) for t in traced.live.values()]
+    """Re-trace when a tensor read by reference changed shape or dtype since tracing.
+
+    A tensor that still holds the array it had at the last check passes at once (ember never
+    reshapes an array object in place); a new array (``p.data = ...``) is compared by shape and
+    dtype, and remembered when it matches.
+    """
+    tensors = list(traced.live.values())
+    arrays = [t._data for t in tensors]
+    expected = [(a.shape, a.dtype) for a in arrays]
 
     def ok() -> bool:
-        for t, shape, dtype in checks:
-            if t._data.shape != shape or t._data.dtype != dtype:
-                return False
+        for t, a in zip(tensors, arrays):
+            if t._data is not a:
+                break
+        else:
+            return True
+        for k, t in enumerate(tensors):
+            a = t._data
+            if a is not arrays[k]:
+                if a.shape != expected[k][0] or a.dtype != expected[k][1]:
+                    return False
+                arrays[k] = a
         return True
 
     return ok
