@@ -149,8 +149,11 @@ class CompiledFunction:
         self.options = dict(options or {})
         self._cache: dict = {}
         self._modules = _modules_used_by(fn)
-        self._seen_structure = -1  # nn structure_version() when _flat was collected
-        self._flat: tuple = ((), ())
+        self._seen_structure = -1  # nn structure_version() when the lists below were collected
+        # the modules' Python-number attributes (their __dict__s and names) and parameters
+        self._attr_dicts: list = []
+        self._attr_names: list = []
+        self._params_read: list = []
         self._identity: tuple = ()
         self._generation = 0  # bumped when the modules' parameters/buffers/children change
         self._lazy = False  # some module still holds an UninitializedParameter (lazy layer)
@@ -190,15 +193,15 @@ class CompiledFunction:
                 for name, value in m.__dict__.items()
                 if type(value) in _NUMBER_TYPES
             ]
-            self._flat = (attrs, params)
             self._attr_dicts = [d for d, _ in attrs]
             self._attr_names = [name for _, name in attrs]
+            self._params_read = params
             self._seen_structure = version
             self._lazy = _has_uninitialized(params)
         return (
             self._generation,
             tuple(map(dict.get, self._attr_dicts, self._attr_names)),
-            tuple([p._requires_grad for p in self._flat[1]]),
+            tuple([p._requires_grad for p in self._params_read]),
         )
 
     def _key(self, tree, leaves) -> tuple:
@@ -245,7 +248,7 @@ class CompiledFunction:
         """A lazy layer infers its parameters' shapes on its first call and initializes them:
         run that call eagerly (its only effects are eager mode's); the next call traces."""
         out = self.fn(*args, **kwargs)
-        if not _has_uninitialized(self._flat[1]):
+        if not _has_uninitialized(self._params_read):
             self._lazy = False
             self._seen_structure = -1  # re-read the modules: parameters have their shapes now
         return out
@@ -342,11 +345,6 @@ def _shape_guard(traced: Traced):
     expected = [(a.shape, a.dtype) for a in arrays]
 
     def ok() -> bool:
-        for t, a in zip(tensors, arrays):
-            if t._data is not a:
-                break
-        else:
-            return True
         for k, t in enumerate(tensors):
             a = t._data
             if a is not arrays[k]:

@@ -55,49 +55,32 @@ def group_evaluator(group: FusedGroup):
     return evaluate
 
 
-def _matmul_into(a, b, *, out):
-    if a.ndim == 1 or b.ndim == 1:
-        np.copyto(out, np.matmul(a, b))
-    elif b.ndim == 2 and a.ndim > 2:
-        np.matmul(a.reshape(-1, a.shape[-1]), b, out=out.reshape(-1, b.shape[-1]))
-    else:
-        np.matmul(a, b, out=out)
+def _into(gemm) -> dict:
+    """``matmul`` and ``linear`` writing into ``out`` with ``gemm(a, b, out=...)`` for the
+    2-D products."""
 
+    def matmul_into(a, b, *, out):
+        if a.ndim == 1 or b.ndim == 1:
+            np.copyto(out, np.matmul(a, b))
+        elif b.ndim == 2 and a.ndim > 2:
+            gemm(a.reshape(-1, a.shape[-1]), b, out=out.reshape(-1, b.shape[-1]))
+        else:
+            gemm(a, b, out=out)
 
-def _linear_into(x, w, *b, out):
-    flat = out.reshape(-1, w.shape[0])
-    np.matmul(x.reshape(-1, x.shape[-1]), w.T, out=flat)
-    if b:
-        flat += b[0]
+    def linear_into(x, w, *b, out):
+        flat = out.reshape(-1, w.shape[0])
+        gemm(x.reshape(-1, x.shape[-1]), w.T, out=flat)
+        if b:
+            flat += b[0]
 
-
-def _matmul_split_into(a, b, *, out):
-    if a.ndim == 1 or b.ndim == 1:
-        np.copyto(out, np.matmul(a, b))
-    elif b.ndim == 2 and a.ndim > 2:
-        _par.matmul(a.reshape(-1, a.shape[-1]), b, out=out.reshape(-1, b.shape[-1]))
-    else:
-        _par.matmul(a, b, out=out)
-
-
-def _linear_split_into(x, w, *b, out):
-    flat = out.reshape(-1, w.shape[0])
-    _par.matmul(x.reshape(-1, x.shape[-1]), w.T, out=flat)
-    if b:
-        flat += b[0]
+    return {"matmul": matmul_into, "linear": linear_into}
 
 
 #: op -> fn(*arrays, out=buffer, **attrs); the buffer has the output's shape and dtype
-INTO = {
-    "matmul": _matmul_into,
-    "linear": _linear_into,
-}
+INTO = _into(np.matmul)
 
 #: :data:`INTO` with the GEMMs split over ember's threads (BLAS on one thread)
-INTO_SPLIT = {
-    "matmul": _matmul_split_into,
-    "linear": _linear_split_into,
-}
+INTO_SPLIT = _into(_par.matmul)
 
 
 def into_supported(node, graph) -> bool:
