@@ -65,6 +65,7 @@ import numpy as np
 from ..ir.graph import Graph, IRError
 from ..ir.interpret import Interpreter, batch_probe, batch_size_of, check_graph_inputs
 from ..ir.symbolic import SymInt, has_sym, resolve
+from ..ops._address import data_address
 from .passes import optimize, plan_memory
 from .passes.memory import MemoryPlan
 
@@ -468,7 +469,7 @@ class _Program:
             "_F": self._found,
             "_UndeclaredView": _UndeclaredViewError,
             "_pc": time.perf_counter,
-            "_addr": lambda a: a.ctypes.data,
+            "_addr": data_address,
             "_own": _own,
             "_oom": _out_of_memory,
         }

@@ -33,6 +33,8 @@ import threading
 
 import numpy as np
 
+from ..ops._address import data_address as _ptr
+
 __all__ = ["adam", "sgd", "available", "wait"]
 
 _SOURCE = r"""
@@ -220,11 +222,11 @@ def adam(p, g, m, v, vmax, *, weight_decay, decoupled, decay, lerp_weight, beta2
         | (8 if vmax is not None else 0)
     )
     return 0 == _lib[f"adam_{_suffix(p.dtype)}"](
-        p.ctypes.data,
-        g.ctypes.data,
-        m.ctypes.data,
-        v.ctypes.data,
-        None if vmax is None else vmax.ctypes.data,
+        _ptr(p),
+        _ptr(g),
+        _ptr(m),
+        _ptr(v),
+        None if vmax is None else _ptr(vmax),
         p.size,
         flags,
         weight_decay,
@@ -254,9 +256,9 @@ def sgd(p, g, buf, *, lr, momentum, dampening, weight_decay, nesterov, first) ->
         | (16 if nesterov else 0)
     )
     return 0 == _lib[f"sgd_{_suffix(p.dtype)}"](
-        p.ctypes.data,
-        g.ctypes.data,
-        None if buf is None else buf.ctypes.data,
+        _ptr(p),
+        _ptr(g),
+        None if buf is None else _ptr(buf),
         p.size,
         flags,
         weight_decay,
